@@ -1,0 +1,3 @@
+import type { MagicSpec } from './types';
+
+export const magics: MagicSpec[] = [];

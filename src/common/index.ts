@@ -1,0 +1,4 @@
+export * from './errors';
+export * from './progress';
+export * from './rng';
+export * from './suggest';
