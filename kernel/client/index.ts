@@ -1,0 +1,5 @@
+export * from './wire';
+export * from './connection';
+export * from './kernelspec';
+export * from './client';
+export * from './launch';

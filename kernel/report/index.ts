@@ -1,0 +1,3 @@
+export * from './render';
+export { run as reportCli, REPORT_USAGE } from './cli';
+export { addStaticCharts } from './static-charts';

@@ -1,0 +1,104 @@
+/**
+ * Interop with Debian's Jupyter tooling: what `tinylab run` writes opens in nbconvert (and shows the static chart),
+ * and nbconvert's own executor runs notebooks on the tinylab kernel through an installed kernelspec.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { FIXTURES, ROOT, readJson, requireBuild, runCli, tmpDir } from './helpers';
+import type { Notebook } from '../../kernel/run/notebook';
+
+const JUPYTER = '/usr/bin/jupyter';
+const TINYLAB_MAIN = path.join(ROOT, 'dist', 'kernel', 'main.js');
+
+/** Run nbconvert; a failure is reported with the tail of its output (the cell error nbconvert printed). */
+function nbconvert(args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 120_000): { code: number | null; out: string } {
+  const p = spawnSync(JUPYTER, ['nbconvert', ...args], { env, encoding: 'utf8', timeout: timeoutMs });
+  const out = `${p.stdout}\n${p.stderr}`;
+  if (p.status !== 0) return { code: p.status, out: `nbconvert ${args.join(' ')} failed:\n${out.slice(-3000)}` };
+  return { code: 0, out: '' };
+}
+
+beforeAll(() => requireBuild());
+
+test('nbconvert --to html renders a notebook written by `tinylab run`, static chart included', async () => {
+  const dir = tmpDir('interop-');
+  const out = path.join(dir, 'chart.ipynb');
+  const r = await runCli(['run', path.join(FIXTURES, 'py-chart.ipynb'), '--kernel', 'python3', '-o', out, '-q']);
+  expect(r.code).toBe(0);
+  const c = nbconvert(['--to', 'html', out, '--output', path.join(dir, 'chart-nbconvert.html')]);
+  expect(c).toEqual({ code: 0, out: '' });
+  const html = fs.readFileSync(path.join(dir, 'chart-nbconvert.html'), 'utf8');
+  expect(html).toContain('mark-rect role-mark'); // the vega-rendered static chart's bars survive nbconvert
+  expect(html).toContain('<th>board</th>');
+}, 120_000);
+
+/** A kernelspec for the built tinylab kernel in a throwaway JUPYTER_PATH, the way `tinylab install` would register it. */
+function tinylabJupyterPath(): string {
+  const jp = tmpDir('jupyter-path-');
+  const kdir = path.join(jp, 'kernels', 'tinylab');
+  fs.mkdirSync(kdir, { recursive: true });
+  fs.writeFileSync(
+    path.join(kdir, 'kernel.json'),
+    JSON.stringify({ argv: [process.execPath, TINYLAB_MAIN, '{connection_file}'], display_name: 'TypeScript (tinylab)', language: 'typescript' }),
+  );
+  return jp;
+}
+
+const haveKernel = fs.existsSync(TINYLAB_MAIN);
+const KERNEL_CHART_HAS_HTML = false;
+// Skipped (not failed) only while the tinylab kernel is not in the build: issue 3 depends on it (kernel/main.ts).
+(haveKernel ? describe : describe.skip)('on the tinylab kernel', () => {
+  let executed = '';
+  let env: NodeJS.ProcessEnv = process.env;
+  test('nbconvert --execute runs a chart fixture with --ExecutePreprocessor.kernel_name=tinylab', () => {
+    const dir = tmpDir('interop-ts-');
+    env = { ...process.env, JUPYTER_PATH: tinylabJupyterPath() };
+    executed = path.join(dir, 'chart.ipynb');
+    const c = nbconvert(['--to', 'notebook', '--execute', '--ExecutePreprocessor.kernel_name=tinylab', path.join(FIXTURES, 'ts-chart.ipynb'), '--output', executed], env);
+    expect(c).toEqual({ code: 0, out: '' });
+    const nb = readJson<Notebook>(executed);
+    const chart = nb.cells[1].outputs?.[0] as { data?: Record<string, unknown> } | undefined;
+    expect(Object.keys(chart?.data ?? {})).toEqual(expect.arrayContaining(['application/vnd.vegalite.v5+json', 'image/svg+xml']));
+    expect(nb.cells[3].outputs?.[0]).toMatchObject({ metadata: { 'tinylab/summary': true } });
+  }, 180_000);
+
+  // Debian's nbconvert 6.5 runs image/svg+xml through lxml's clean_html, which deletes every SVG element, and it ranks
+  // text/html above image/svg+xml. So the static chart shows in nbconvert's HTML only when the kernel's chart bundle
+  // also carries the SVG as text/html (as test/fixtures/py-chart.ipynb does). Skipped until kernel/display/vegalite.ts
+  // adds it: set KERNEL_CHART_HAS_HTML to true then.
+  (KERNEL_CHART_HAS_HTML ? test : test.skip)('nbconvert --to html of that notebook shows the static chart', () => {
+    if (!executed) throw new Error('the execute test did not run');
+    const out = path.join(path.dirname(executed), 'chart.html');
+    const h = nbconvert(['--to', 'html', executed, '--output', out], env);
+    expect(h).toEqual({ code: 0, out: '' });
+    expect(fs.readFileSync(out, 'utf8')).toContain('mark-rect role-mark');
+  }, 120_000);
+
+  const notebooks = fs.existsSync(path.join(ROOT, 'notebooks'))
+    ? fs.readdirSync(path.join(ROOT, 'notebooks')).filter((f) => f.endsWith('.ipynb') && !f.includes('.executed.'))
+    : [];
+  // Executing the real notebooks (MNIST training, sweeps) takes minutes, beyond this area's test budget, and depends on
+  // the whole library: opt in with TINYLAB_NOTEBOOK_TESTS=1 (CI should set it; see .ci/run).
+  const runNotebooks = process.env.TINYLAB_NOTEBOOK_TESTS === '1';
+  if (!notebooks.length || !runNotebooks) {
+    test.skip(`nbconvert executes every notebook in notebooks/ (${notebooks.length ? 'set TINYLAB_NOTEBOOK_TESTS=1' : 'there are none yet'})`, () => undefined);
+  } else test.each(notebooks)('nbconvert executes notebooks/%s on tinylab and its HTML has the static charts', (name) => {
+    const dir = tmpDir('interop-nb-');
+    const env = { ...process.env, JUPYTER_PATH: tinylabJupyterPath() };
+    const executed = path.join(dir, name);
+    const c = nbconvert(
+      ['--to', 'notebook', '--execute', '--ExecutePreprocessor.kernel_name=tinylab', '--ExecutePreprocessor.timeout=600', path.join(ROOT, 'notebooks', name), '--output', executed],
+      env,
+      900_000,
+    );
+    expect(c).toEqual({ code: 0, out: '' });
+    const nb = readJson<Notebook>(executed);
+    const charts = nb.cells.flatMap((cell) => cell.outputs ?? []).filter((o) => 'data' in o && Object.keys(o.data).some((k) => k.startsWith('application/vnd.vegalite')));
+    const h = nbconvert(['--to', 'html', executed, '--output', path.join(dir, 'out.html')], env);
+    expect(h).toEqual({ code: 0, out: '' });
+    const html = fs.readFileSync(path.join(dir, 'out.html'), 'utf8');
+    // Each vega-rendered SVG has one root frame group; see KERNEL_CHART_HAS_HTML for why nbconvert may strip them.
+    if (KERNEL_CHART_HAS_HTML) expect((html.match(/role-frame root/g) ?? []).length).toBeGreaterThanOrEqual(charts.length);
+  }, 900_000);
+});
