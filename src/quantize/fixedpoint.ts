@@ -1,0 +1,96 @@
+/**
+ * Fixed-point arithmetic exactly as TFLite's reference kernels (tensorflow/lite/kernels/internal/common.h) and
+ * CMSIS-NN do it: a real multiplier becomes an int32 Q31 mantissa and a power-of-two shift, and requantisation is
+ * SaturatingRoundingDoublingHighMul followed by RoundingDivideByPOT.
+ *
+ * JavaScript numbers are doubles (exact to 2^53), so the 64-bit product in the high-mul is split into 16-bit halves
+ * to stay exact; test/quantize/fixedpoint.test.ts checks every function against a BigInt transcription of the C code.
+ */
+
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+const TWO31 = 2147483648;
+
+/** QuantizeMultiplier: real m ≥ 0 → [int32 mantissa in [2^30, 2^31), shift] with m ≈ mantissa · 2^(shift−31). */
+export function quantizeMultiplier(m: number): { multiplier: number; shift: number } {
+  if (!(m > 0) || !Number.isFinite(m)) return { multiplier: 0, shift: 0 };
+  // frexp: m = q · 2^shift with q in [0.5, 1).
+  let shift = Math.floor(Math.log2(m)) + 1;
+  let q = m / 2 ** shift;
+  // log2 rounding can be off by one at exact powers of two.
+  if (q >= 1) {
+    q /= 2;
+    shift++;
+  } else if (q < 0.5) {
+    q *= 2;
+    shift--;
+  }
+  let qFixed = Math.round(q * TWO31);
+  if (qFixed === TWO31) {
+    qFixed /= 2;
+    shift++;
+  }
+  if (shift < -31) return { multiplier: 0, shift: 0 };
+  // TFLite caps left shifts at 30 (a multiplier that large means the scales are broken, not a real model).
+  if (shift > 30) return { multiplier: INT32_MAX, shift: 30 };
+  return { multiplier: qFixed, shift };
+}
+
+/** (a · b · 2 + 2^31 rounding nudge) / 2^31 truncated, saturating the single overflow case, for int32 a and b. */
+export function saturatingRoundingDoublingHighMul(a: number, b: number): number {
+  if (a === INT32_MIN && b === INT32_MIN) return INT32_MAX;
+  // Fast path: |a| < 2^22 keeps |a·b| < 2^53, so the double product, the nudge and the division by 2^31 are exact.
+  if (a < 4194304 && a > -4194304) {
+    const ab = a * b;
+    return ((ab + (ab >= 0 ? 1073741824 : -1073741823)) / TWO31) | 0; // | 0 truncates toward zero, like C
+  }
+  // ab = a·b exactly, as p1·2^16 + p2' where p1 = a·bh and p2' = a·bl (|p1| < 2^46, |p2'| < 2^47).
+  const bl = b & 0xffff;
+  const bh = (b - bl) / 65536;
+  const p1 = a * bh;
+  const p2 = a * bl;
+  // Sign of ab decides the nudge (the C code tests ab >= 0).
+  const abNonNeg = (a >= 0) === (b >= 0) || a === 0 || b === 0;
+  const nudge = abNonNeg ? 1 << 30 : 1 - (1 << 30);
+  // total = ab + nudge = q1·2^31 + s where p1 = q1·2^15 + r1, s = r1·2^16 + p2 + nudge (exact, < 2^49).
+  const q1 = Math.floor(p1 / 32768);
+  const r1 = p1 - q1 * 32768;
+  const s = r1 * 65536 + p2 + nudge;
+  const fs = Math.floor(s / TWO31);
+  const rem = s - fs * TWO31;
+  const floorDiv = q1 + fs;
+  // C integer division truncates toward zero.
+  return floorDiv < 0 && rem !== 0 ? floorDiv + 1 : floorDiv;
+}
+
+/** Round-half-away-from-zero division by 2^exponent (gemmlowp RoundingDivideByPOT), int32 x, 0 ≤ exponent ≤ 31. */
+export function roundingDivideByPOT(x: number, exponent: number): number {
+  if (exponent === 0) return x;
+  const mask = exponent >= 31 ? 0x7fffffff : (1 << exponent) - 1;
+  const remainder = x & mask;
+  const threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+/** MultiplyByQuantizedMultiplier(x, multiplier, shift): x · multiplier · 2^(shift−31) with TFLite's rounding. */
+export function multiplyByQuantizedMultiplier(x: number, multiplier: number, shift: number): number {
+  const left = shift > 0 ? shift : 0;
+  const right = shift > 0 ? 0 : -shift;
+  // Left shift in int32 arithmetic (wraps like the C code on the rare overflow).
+  const xs = left ? (x * 2 ** left) | 0 : x;
+  return roundingDivideByPOT(saturatingRoundingDoublingHighMul(xs, multiplier), right);
+}
+
+/** Wrap a double holding an integer to int32 (what an int32 accumulator would hold). */
+export function toInt32(x: number): number {
+  return x | 0;
+}
+
+/** Round half away from zero (TfLiteRound / std::round). */
+export function roundHalfAway(x: number): number {
+  return x < 0 ? -Math.round(-x) : Math.round(x);
+}
+
+export function clamp(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x;
+}
