@@ -4,3 +4,15 @@
  */
 export * from './common';
 export * from './data';
+export * from './graph';
+export * from './mcu';
+export * from './backend';
+export * from './models';
+export * from './train';
+export * from './sweep';
+export * from './store';
+export * from './distill';
+export * from './compress';
+export * from './charts';
+export * from './quantize';
+export * from './export';

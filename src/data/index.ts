@@ -1,1 +1,5 @@
 export * from './types';
+export * from './split';
+export * from './mnist';
+export * from './gestures';
+export * from './loaders';

@@ -1,0 +1,218 @@
+/**
+ * npm run bench:train — training and inference speed per backend for the four benchmark models, in one run:
+ *   MNIST CNN (28x28x1), DS-CNN (49x10x1), ResNet-8 (32x32x3), dense autoencoder (640 inputs).
+ * Per model and backend: training samples/s (batch 64, Adam, through train()), inference samples/s (batch 256,
+ * through predict()), batch-1 latency; the WASM/cpu ratios; and, when /usr/bin/python3 has torch, the same models in
+ * single-threaded PyTorch (bench/torch_train.py) and the WASM/PyTorch ratios.
+ *
+ * The machine is shared, so every figure is measured twice: per wall-clock second and per CPU second of this
+ * process (process.cpuUsage; Python: time.process_time). Ratios use CPU seconds, which contention does not inflate.
+ * Env: BENCH_BUDGET (seconds per measurement, default 3), BENCH_BACKENDS (default "wasm,cpu"), BENCH_MODELS (subset),
+ * BENCH_TORCH=0 to skip PyTorch.
+ */
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, BackendName } from '../src/backend';
+import { Dataset } from '../src/data/types';
+import { buildAutoencoder, buildCnn, buildDsCnn, buildResNet8 } from '../src/models';
+import { forward, predict, train } from '../src/train';
+import { mulberry32, normal } from '../src/common/rng';
+
+const BUDGET = Number(process.env.BENCH_BUDGET ?? 3);
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'wasm,cpu').split(',') as BackendName[];
+/** Optional subset, e.g. BENCH_MODELS=mnist-cnn,autoencoder (the cpu backend needs minutes per ResNet-8 batch). */
+const ONLY = process.env.BENCH_MODELS?.split(',');
+
+interface ModelSpec {
+  name: string;
+  build: () => tf.LayersModel;
+  shape: number[];
+  classes: number;
+}
+
+const MODELS: ModelSpec[] = [
+  { name: 'mnist-cnn', build: () => buildCnn({ inputShape: [28, 28, 1], numClasses: 10, filters: 16, depth: 2, dense: 64, seed: 1 }), shape: [28, 28, 1], classes: 10 },
+  { name: 'ds-cnn', build: () => buildDsCnn({ seed: 1 }), shape: [49, 10, 1], classes: 12 },
+  { name: 'resnet8', build: () => buildResNet8({ seed: 1 }), shape: [32, 32, 3], classes: 10 },
+  { name: 'autoencoder', build: () => buildAutoencoder({ seed: 1 }), shape: [640], classes: 0 },
+];
+
+interface Figures {
+  trainSamplesPerSec: number;
+  trainSamplesPerCpuSec: number;
+  inferSamplesPerSec: number;
+  inferSamplesPerCpuSec: number;
+  latencyMs: number;
+  latencyCpuMs: number;
+  trainBatches: number;
+  inferBatch?: number;
+}
+
+function randomDataset(spec: ModelSpec, n: number, seed: number): Dataset {
+  const f = spec.shape.reduce((a, b) => a * b, 1);
+  const rng = mulberry32(seed);
+  const x = new Float32Array(n * f);
+  for (let i = 0; i < x.length; i++) x[i] = normal(rng);
+  const y = spec.classes ? Int32Array.from({ length: n }, (_, i) => i % spec.classes) : new Int32Array(0);
+  return { x, y, sampleShape: spec.shape, numClasses: spec.classes, classNames: [], name: spec.name };
+}
+
+const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
+
+async function timedTrain(
+  model: tf.LayersModel,
+  data: Dataset,
+  budgetS: number,
+  epochs = 1000,
+  minBatches = 1,
+): Promise<{ batches: number; wall: number; cpu: number }> {
+  // Stop after the budget, but not before minBatches (fewer samples = more noise on a shared machine).
+  const ac = new AbortController();
+  let timeUp = false;
+  const timer = setTimeout(() => (timeUp = true), budgetS * 1000);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = await train(model, { train: data }, {
+    epochs, batchSize: 64, optimizer: 'adam', learningRate: 1e-3, signal: ac.signal, restoreBest: false, seed: 1,
+    progressIntervalMs: 0,
+    onProgress: (e) => {
+      if (timeUp && e.done >= minBatches) ac.abort();
+    },
+  });
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = cpuMs(process.cpuUsage(c0)) / 1000;
+  clearTimeout(timer);
+  return { batches: r.batchesRun, wall, cpu };
+}
+
+async function measure(spec: ModelSpec): Promise<Figures> {
+  const model = spec.build();
+  const data = randomDataset(spec, 64 * 8, 7);
+  // Warm-up: kernel setup, WASM heap growth, V8 optimising our JS kernels. Three batches (one epoch of 192
+  // samples), cut short after half the budget on slow backends (at least one batch always runs).
+  const f = spec.shape.reduce((a, b) => a * b, 1);
+  // The cpu backend needs up to minutes per batch: no warm-up there, and inference at batch 64 (reported as such).
+  const slow = tf.getBackend() === 'cpu';
+  if (!slow) await timedTrain(model, { ...data, x: data.x.subarray(0, 192 * f), y: data.y.subarray(0, spec.classes ? 192 : 0) }, BUDGET / 2, 1);
+  const tr = await timedTrain(model, data, BUDGET, 1000, slow ? 1 : 6);
+  const inferBatch = slow ? 64 : 256;
+  const inferData = randomDataset(spec, inferBatch, 8);
+  if (!slow) predict(model, { x: inferData.x.subarray(0, inferData.x.length / 32), sampleShape: spec.shape }, 256); // warm-up
+  let n = 0;
+  let c0 = process.cpuUsage();
+  let t0 = performance.now();
+  while (n < 1 || performance.now() - t0 < (BUDGET * 1000) / 2) {
+    predict(model, inferData, inferBatch);
+    n++;
+  }
+  const inferWall = (performance.now() - t0) / 1000, inferCpu = cpuMs(process.cpuUsage(c0)) / 1000;
+  const inferN = n;
+  const one = tf.tensor(inferData.x.subarray(0, f), [1, ...spec.shape]);
+  const once = () => tf.tidy(() => forward(model, one, false).output.dataSync());
+  once();
+  n = 0;
+  c0 = process.cpuUsage();
+  t0 = performance.now();
+  while (n < (slow ? 2 : 10) || performance.now() - t0 < (BUDGET * 1000) / 4) {
+    once();
+    n++;
+  }
+  const latWall = (performance.now() - t0) / n, latCpu = cpuMs(process.cpuUsage(c0)) / n;
+  one.dispose();
+  model.dispose();
+  return {
+    trainSamplesPerSec: (64 * tr.batches) / tr.wall,
+    trainSamplesPerCpuSec: (64 * tr.batches) / tr.cpu,
+    inferSamplesPerSec: (inferBatch * inferN) / inferWall,
+    inferSamplesPerCpuSec: (inferBatch * inferN) / inferCpu,
+    inferBatch,
+    latencyMs: latWall,
+    latencyCpuMs: latCpu,
+    trainBatches: tr.batches,
+  };
+}
+
+function runTorch(): { torch: string; models: Record<string, Figures> } | { error: string } {
+  if (process.env.BENCH_TORCH === '0') return { error: 'skipped (BENCH_TORCH=0)' };
+  const script = path.join(__dirname, '..', '..', 'bench', 'torch_train.py');
+  const r = spawnSync('/usr/bin/python3', [script, String(BUDGET)], { encoding: 'utf8', timeout: 600000 });
+  const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(last);
+  } catch {
+    return { error: `PyTorch not available (${(r.stderr ?? r.error?.message ?? '').trim().split('\n').pop()}); install python3-torch` };
+  }
+}
+
+const f0 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(3));
+
+async function main(): Promise<void> {
+  const results: Record<string, Record<string, Figures>> = {};
+  const infos: Record<string, string> = {};
+  for (const b of BACKENDS) {
+    try {
+      const info = await initBackend(b);
+      infos[b] = info.reason + (info.simd !== undefined ? ` (simd ${info.simd}, threads ${info.threads})` : '');
+    } catch (e) {
+      infos[b] = `unavailable: ${(e as Error).message}`;
+      continue;
+    }
+    results[b] = {};
+    for (const m of MODELS) {
+      if (ONLY && !ONLY.includes(m.name)) continue;
+      results[b][m.name] = await measure(m);
+      const r = results[b][m.name];
+      process.stderr.write(`${b} ${m.name}: train ${f0(r.trainSamplesPerCpuSec)}/cpu-s (${r.trainBatches} batches)\n`);
+    }
+  }
+  const torch = runTorch();
+  const torchModels = 'models' in torch ? torch.models : undefined;
+
+  const head = ['model', 'backend', 'train/s', 'train/cpu-s', 'infer/s', 'infer/cpu-s', 'b1 ms', 'b1 cpu-ms'];
+  const rows: string[][] = [];
+  for (const m of MODELS) {
+    for (const b of Object.keys(results)) {
+      const r = results[b][m.name];
+      if (!r) continue;
+      rows.push([m.name, b, f0(r.trainSamplesPerSec), f0(r.trainSamplesPerCpuSec), f0(r.inferSamplesPerSec), f0(r.inferSamplesPerCpuSec), f0(r.latencyMs), f0(r.latencyCpuMs)]);
+    }
+    if (torchModels?.[m.name]) {
+      const r = torchModels[m.name];
+      rows.push([m.name, 'pytorch-1t', f0(r.trainSamplesPerSec), f0(r.trainSamplesPerCpuSec), f0(r.inferSamplesPerSec), f0(r.inferSamplesPerCpuSec), f0(r.latencyMs), f0(r.latencyCpuMs)]);
+    }
+  }
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  console.log('Training engine benchmark (batch 64 Adam training; inference at batch 256, 64 on the cpu backend; batch-1 latency)');
+  for (const [b, why] of Object.entries(infos)) console.log(`  ${b}: ${why}`);
+  console.log(line(head));
+  console.log(w.map((n) => '-'.repeat(n)).join('  '));
+  rows.forEach((r) => console.log(line(r)));
+
+  const ratios: Record<string, Record<string, number>> = {};
+  console.log('\nRatios (per CPU second)        train wasm/cpu  infer wasm/cpu  train wasm/pytorch  infer wasm/pytorch');
+  for (const m of MODELS) {
+    const wv = results.wasm?.[m.name], cv = results.cpu?.[m.name], pv = torchModels?.[m.name];
+    const rr: Record<string, number> = {};
+    if (wv && cv) {
+      rr.trainWasmOverCpu = wv.trainSamplesPerCpuSec / cv.trainSamplesPerCpuSec;
+      rr.inferWasmOverCpu = wv.inferSamplesPerCpuSec / cv.inferSamplesPerCpuSec;
+    }
+    if (wv && pv) {
+      rr.trainWasmOverPytorch = wv.trainSamplesPerCpuSec / pv.trainSamplesPerCpuSec;
+      rr.inferWasmOverPytorch = wv.inferSamplesPerCpuSec / pv.inferSamplesPerCpuSec;
+    }
+    ratios[m.name] = rr;
+    console.log(
+      `  ${m.name.padEnd(28)} ${f0(rr.trainWasmOverCpu).padStart(14)}  ${f0(rr.inferWasmOverCpu).padStart(14)}  ${f0(rr.trainWasmOverPytorch).padStart(18)}  ${f0(rr.inferWasmOverPytorch).padStart(18)}`,
+    );
+  }
+  if ('error' in torch) console.log(`  PyTorch: ${torch.error}`);
+  console.log(JSON.stringify({ bench: 'train', budgetSeconds: BUDGET, backends: infos, results, pytorch: torch, ratios }));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+/**
+ * Training kernels for @tensorflow/tfjs-backend-wasm, which ships forward convolutions only.
+ *
+ * Registered for 'wasm':
+ *   Conv2DBackpropFilter               (missing upstream)
+ *   DepthwiseConv2dNativeBackpropFilter (missing upstream)
+ *   DepthwiseConv2dNativeBackpropInput  (missing upstream)
+ *   Conv2DBackpropInput                 (override: upstream is a scalar loop, up to 12x slower than the forward conv)
+ * and a FusedBatchNorm gradient without `tile` (WASM Tile was ~35 % of a DS-CNN step; broadcasting Mul does the same).
+ *
+ * Strategy, per kernel (see the measured choice in bench/train.ts and test/train/kernels.test.ts):
+ *  - Where the maths is a GEMM, compose XNNPACK-backed WASM kernels (Conv2D, _FusedMatMul, Transpose, PadV2) called
+ *    directly through the kernel registry, so no tape/engine bookkeeping runs and intermediates are freed at once.
+ *  - Everything else (depthwise filter gradients, odd strides/dilations) runs tight JS loops over the WASM heap:
+ *    no copies in or out, inner loops contiguous along channels.
+ * All support NHWC, any stride, dilation, 'same'/'valid'/explicit padding, channel multipliers (depthwise).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { backend_util } from '@tensorflow/tfjs';
+import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
+import { conv2dBackpropFilterWasm, conv2dBackpropInputWasm } from './conv-grads';
+import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from './depthwise-grads';
+import { fusedBatchNormGradConfig, meanGradConfig, sumGradConfig } from './batchnorm-grad';
+import { overrideConfigs } from './wasm-overrides';
+
+export const WASM_KERNEL_OVERRIDES = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'DepthwiseConv2dNativeBackpropFilter',
+  'DepthwiseConv2dNativeBackpropInput',
+  'FusedBatchNorm (gradient)',
+  'BatchMatMul/_FusedMatMul (transposed operands)',
+  'Sum/Mean (leading-axis reductions)',
+  'MaxPoolGrad',
+  'Fill',
+  'Tile',
+  'Identity/Cast (zero-copy)',
+  'Sum/Mean (gradients without a JS ones() array)',
+  'FusedBatchNorm (per-channel)',
+] as const;
+
+let registered = false;
+
+type Impl = (inputs: NamedTensorInfoMap, attrs: NamedAttrMap, backend: unknown) => TensorInfo;
+
+function config(kernelName: string, impl: Impl): KernelConfig {
+  const kernelFunc = ((args: { inputs: NamedTensorInfoMap; attrs?: NamedAttrMap; backend: unknown }) =>
+    impl(args.inputs, args.attrs ?? {}, args.backend)) as unknown as KernelFunc;
+  return { kernelName, backendName: 'wasm', kernelFunc };
+}
+
+/**
+ * Register (or re-register) tinylab's WASM training kernels. Safe to call many times; the wasm backend module must
+ * have been imported first (initBackend does that).
+ */
+export function registerWasmTrainingKernels(): void {
+  if (registered) return;
+  const configs: KernelConfig[] = [
+    config('Conv2DBackpropFilter', conv2dBackpropFilterWasm),
+    config('Conv2DBackpropInput', conv2dBackpropInputWasm),
+    config('DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilterWasm),
+    config('DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInputWasm),
+    ...overrideConfigs(),
+  ];
+  for (const c of configs) {
+    if (tf.getKernel(c.kernelName, 'wasm')) tf.unregisterKernel(c.kernelName, 'wasm');
+    tf.registerKernel(c);
+  }
+  // The gradient registry is global (not per backend); ours is the same maths with broadcasting instead of tile,
+  // exact on every backend. Silence tfjs' "overriding gradient" warning for this one call.
+  const warn = console.warn;
+  console.warn = () => undefined;
+  try {
+    tf.registerGradient(fusedBatchNormGradConfig);
+    tf.registerGradient(sumGradConfig);
+    tf.registerGradient(meanGradConfig);
+  } finally {
+    console.warn = warn;
+  }
+  registered = true;
+}
+
+export { backend_util };
