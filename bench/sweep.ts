@@ -1,0 +1,168 @@
+/**
+ * npm run bench:sweep — sample efficiency of our optimizers on the ../shared/sweep benchmark functions (Branin,
+ * Hartmann6, the noisy mixed tinyML function), 20 seeds each: median best-so-far after 10/20/30/50 evaluations beside
+ * the reference figures (Optuna TPE and random search), the Bayesian optimizer's proposal time at 50 observations,
+ * and the wall-time speed-up of `parallel: 2` over `parallel: 1` on equal CPU-bound trials.
+ *
+ * For the noisy function the figure is the noise-free value of the best observed trial, as in the reference.
+ * Runs (problem, optimizer, seed) jobs on two child processes; the last line is one JSON object.
+ */
+import * as os from 'os';
+import { BENCHMARKS } from '../src/sweep/benchmarks';
+import { makeOptimizer } from '../src/sweep/optimizers';
+import type { Observation, SweepOptimizerName } from '../src/sweep/optimizers';
+import { ProcessPool } from '../src/sweep/pool';
+import { sweep } from '../src/sweep/sweep';
+
+const CHECKPOINTS = [10, 20, 30, 50];
+const SEEDS = Number(process.env.SWEEP_BENCH_SEEDS ?? 20);
+
+const REFERENCE: Record<string, Record<string, number[]>> = {
+  Branin: { 'TPE (default)': [5.8, 1.37, 0.95, 0.57], 'TPE (multivariate)': [5.8, 1.58, 0.82, 0.558], random: [5.8, 1.86, 1.46, 1.144] },
+  Hartmann6: { 'TPE (default)': [-0.71, -1.51, -2.22, -2.76], 'TPE (multivariate)': [-0.71, -2.21, -2.69, -3.0], random: [-0.71, -1.01, -1.18, -1.77] },
+  'tinyML mixed': { 'TPE (default)': [0.1114, 0.0937, 0.0896, 0.0841], 'TPE (multivariate)': [0.1114, 0.0928, 0.0877, 0.0842], random: [0.1114, 0.0958, 0.094, 0.0934] },
+};
+
+export interface RunResult {
+  problem: string;
+  optimizer: string;
+  seed: number;
+  bestAt: number[];
+  /** Proposal times (ms) for the asks at 45..49 observations: wall and this process's CPU. */
+  askWallMs: number[];
+  askCpuMs: number[];
+}
+
+/** One optimisation run (called in a child process through ProcessPool). */
+export async function runOne(p: { problem: string; optimizer: SweepOptimizerName; seed: number; evals: number }): Promise<RunResult> {
+  const prob = BENCHMARKS.find((b) => b.name === p.problem)!;
+  const opt = makeOptimizer(p.optimizer, prob.space, { seed: p.seed, trials: p.evals });
+  const hist: Observation[] = [];
+  let bestObs = Infinity;
+  let bestClean = Infinity;
+  const bestAt: number[] = [];
+  const askWallMs: number[] = [];
+  const askCpuMs: number[] = [];
+  for (let i = 0; i < p.evals; i++) {
+    const w0 = performance.now();
+    const c0 = process.cpuUsage();
+    const [x] = opt.ask(hist, [], 1, i);
+    const c = process.cpuUsage(c0);
+    if (i >= p.evals - 5) {
+      askWallMs.push(performance.now() - w0);
+      askCpuMs.push((c.user + c.system) / 1000);
+    }
+    const v = prob.observe(x, p.seed, i);
+    hist.push({ params: x, value: v, feasible: true });
+    if (v < bestObs) {
+      bestObs = v;
+      bestClean = prob.clean(x);
+    }
+    if (CHECKPOINTS.includes(i + 1)) bestAt.push(bestClean);
+  }
+  return { problem: p.problem, optimizer: p.optimizer, seed: p.seed, bestAt, askWallMs, askCpuMs };
+}
+
+/** A fixed amount of arithmetic: equal CPU-bound trials for the parallel speed-up figure. */
+export async function busy(params: Record<string, unknown>): Promise<Record<string, number>> {
+  const n = Number(params.work ?? 4e7);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += Math.sin(i * 1e-3);
+  return { loss: (Number(params.x) - 0.3) ** 2 + s * 1e-30 };
+}
+
+function median(a: number[]): number {
+  const s = a.slice().sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function fmt(v: number): string {
+  return Math.abs(v) < 0.2 ? v.toFixed(4) : v.toFixed(2);
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const workers = Math.max(1, Math.min(2, os.cpus().length));
+  const pool = new ProcessPool(workers, { module: __filename, export: 'runOne' });
+  const jobs: Array<Parameters<typeof runOne>[0]> = [];
+  for (const b of BENCHMARKS) for (const o of ['bayes', 'random'] as const) for (let s = 0; s < SEEDS; s++) jobs.push({ problem: b.name, optimizer: o, seed: s, evals: 50 });
+  // bayes jobs first: they are the long ones
+  jobs.sort((a, b) => (a.optimizer === b.optimizer ? 0 : a.optimizer === 'bayes' ? -1 : 1));
+  const results: RunResult[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: workers }, async () => {
+      while (next < jobs.length) {
+        const j = jobs[next++];
+        results.push((await pool.run(j, {})) as RunResult);
+        if (results.length % 20 === 0) process.stderr.write(`  ${results.length}/${jobs.length} runs (${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+      }
+    }),
+  );
+  pool.close();
+
+  const summary: Record<string, Record<string, number[]>> = {};
+  const lines: string[] = [];
+  lines.push(`median best-so-far over ${SEEDS} seeds after ${CHECKPOINTS.join(' / ')} evaluations (minimised)`);
+  lines.push(`${'function'.padEnd(14)} ${'optimizer'.padEnd(20)} ${CHECKPOINTS.map((c) => `@${c}`.padStart(9)).join('')}`);
+  for (const b of BENCHMARKS) {
+    summary[b.name] = {};
+    for (const o of ['bayes', 'random']) {
+      const rs = results.filter((r) => r.problem === b.name && r.optimizer === o);
+      const med = CHECKPOINTS.map((_, k) => median(rs.map((r) => r.bestAt[k])));
+      summary[b.name][`ours ${o}`] = med;
+      lines.push(`${b.name.padEnd(14)} ${`ours ${o}`.padEnd(20)} ${med.map((v) => fmt(v).padStart(9)).join('')}`);
+    }
+    for (const [k, v] of Object.entries(REFERENCE[b.name])) lines.push(`${''.padEnd(14)} ${`ref ${k}`.padEnd(20)} ${v.map((x) => fmt(x).padStart(9)).join('')}`);
+  }
+  const goal: Record<string, { ours20: number; tpe50: number; met: boolean }> = {};
+  for (const b of BENCHMARKS) {
+    const ours20 = summary[b.name]['ours bayes'][1];
+    const tpe50 = REFERENCE[b.name]['TPE (default)'][3];
+    goal[b.name] = { ours20, tpe50, met: ours20 <= tpe50 };
+  }
+  lines.push('');
+  lines.push('goal: our BO median @20 <= reference TPE (default) median @50');
+  for (const [k, g] of Object.entries(goal)) lines.push(`  ${k.padEnd(14)} ours@20 ${fmt(g.ours20)}  TPE@50 ${fmt(g.tpe50)}  ${g.met ? 'met' : 'NOT met'}`);
+
+  const bo = results.filter((r) => r.optimizer === 'bayes');
+  const askWall = median(bo.flatMap((r) => r.askWallMs));
+  const askCpu = median(bo.flatMap((r) => r.askCpuMs));
+  const askByProblem = Object.fromEntries(BENCHMARKS.map((b) => [b.name, median(bo.filter((r) => r.problem === b.name).flatMap((r) => r.askCpuMs))]));
+  lines.push('');
+  lines.push(`BO proposal time at 45-50 observations: median ${askWall.toFixed(0)} ms wall, ${askCpu.toFixed(0)} ms CPU (goal < 200 ms); CPU by function: ${Object.entries(askByProblem).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ')}`);
+
+  // parallel speed-up: the same 8 equal CPU-bound trials with parallel 1 and 2 (child processes), within this run
+  const speed: Record<string, number> = {};
+  for (const par of [1, 2]) {
+    const w0 = Date.now();
+    await sweep({ space: 'x: uniform(0, 1)\nwork: fixed(40000000)', objective: 'loss', trials: 8, parallel: par, optimizer: 'random', seed: 1, store: false, worker: { module: __filename, export: 'busy' } });
+    speed[`parallel${par}`] = (Date.now() - w0) / 1000;
+  }
+  const speedup = speed.parallel1 / speed.parallel2;
+  lines.push(`parallel trials (8 equal CPU-bound trials, child processes): parallel 1 ${speed.parallel1.toFixed(1)} s, parallel 2 ${speed.parallel2.toFixed(1)} s, speed-up ${speedup.toFixed(2)}x (machine load ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores)`);
+  lines.push(`total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(lines.join('\n'));
+  console.log(
+    JSON.stringify({
+      seeds: SEEDS,
+      checkpoints: CHECKPOINTS,
+      medians: summary,
+      reference: REFERENCE,
+      goal,
+      askMsWall: Number(askWall.toFixed(1)),
+      askMsCpu: Number(askCpu.toFixed(1)),
+      askMsCpuByProblem: askByProblem,
+      parallel: { ...speed, speedup: Number(speedup.toFixed(2)) },
+      load: os.loadavg()[0],
+    }),
+  );
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
