@@ -36,8 +36,9 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   let session: KernelSession | undefined;
-  const capture = new StreamCapture((content, parent) => server.publishStream(content, parent));
-  const server = new KernelServer(conn, (t) => capture.log(t));
+  // Explicit types: the two refer to each other through callbacks, which defeats inference (TS7022).
+  const capture: StreamCapture = new StreamCapture((content, parent) => server.publishStream(content, parent));
+  const server: KernelServer = new KernelServer(conn, (t) => capture.log(t));
   const executor = new CellExecutor(process.cwd());
   session = new KernelSession(server, executor, capture);
   server.handlers = session;
