@@ -4,6 +4,7 @@
  * reports val_accuracy; `cnnCost` prices the same model on a board with src/mcu without training it (the constraint
  * for `--board` / `--max-latency`). Not re-exported from src/index: it pulls in tfjs.
  */
+import { backendInfo, initBackend } from '../backend';
 import { loadMnist } from '../data/mnist';
 import { graphFromLayersModel } from '../graph/tfjs';
 import { estimate } from '../mcu/estimate';
@@ -34,6 +35,9 @@ function cnnOptions(p: Params, seed: number) {
 
 /** Train a small CNN on embedded MNIST with the sweep's params (learningRate, filters, depth, activation, epochs…). */
 export async function cnn(p: Params, signal?: AbortSignal, ctx?: TrialContext): Promise<Record<string, number>> {
+  // A recipe also runs in fresh worker processes, where nothing has picked a backend yet: without this, tfjs falls
+  // back to its slow 'cpu' backend. A backend the user chose (%backend) is left as it is.
+  if (!backendInfo()) await initBackend();
   const seed = ctx?.seed ?? 0;
   const o = cnnOptions(p, seed);
   const data = loadMnist({ size: o.size, seed: 0, limit: Number(p.limit ?? 3000) });
