@@ -1,20 +1,13 @@
 /**
- * Jupyter messaging 5.3 wire format, client side: building, signing, encoding and decoding multipart messages.
- * Kept separate from kernel/protocol (the kernel side) so the client can be tested against any kernel, ours or not.
+ * Jupyter messaging 5.3 wire format, client side: the client's view (messages with `parent_header`, decoding that
+ * throws on a bad signature) over the one implementation of framing and signing in kernel/protocol/wire.ts, which the
+ * kernel uses too — so client and kernel cannot drift apart on the wire.
  */
-import { createHmac, randomUUID, timingSafeEqual } from 'crypto';
+import { PROTOCOL_VERSION, Signer, makeHeader, parseMessage, serializeMessage } from '../protocol/wire';
+import type { MessageHeader } from '../protocol/wire';
 
-export const PROTOCOL_VERSION = '5.3';
-const DELIMITER = '<IDS|MSG>';
-
-export interface MessageHeader {
-  msg_id: string;
-  msg_type: string;
-  session: string;
-  username: string;
-  date: string;
-  version: string;
-}
+export { PROTOCOL_VERSION };
+export type { MessageHeader };
 
 export interface JupyterMessage<C = Record<string, unknown>> {
   header: MessageHeader;
@@ -28,7 +21,7 @@ export interface JupyterMessage<C = Record<string, unknown>> {
 }
 
 export function newHeader(msgType: string, session: string, username = 'tinylab'): MessageHeader {
-  return { msg_id: randomUUID(), msg_type: msgType, session, username, date: new Date().toISOString(), version: PROTOCOL_VERSION };
+  return makeHeader(msgType, session, username);
 }
 
 export function makeMessage<C>(msgType: string, content: C, session: string, parent: Partial<MessageHeader> = {}): JupyterMessage<C> {
@@ -37,38 +30,19 @@ export function makeMessage<C>(msgType: string, content: C, session: string, par
 
 /** HMAC over the four JSON parts, hex; the empty string when the connection has no key (signing disabled). */
 export function sign(key: string, scheme: string, parts: Array<string | Buffer>): string {
-  if (!key) return '';
-  const algo = scheme.replace(/^hmac-/, '');
-  const h = createHmac(algo, key);
-  for (const p of parts) h.update(p);
-  return h.digest('hex');
+  return new Signer(key, scheme).sign(parts);
 }
 
-export function encode(msg: JupyterMessage<unknown>, key: string, scheme: string): Array<string | Buffer> {
-  const parts = [
-    JSON.stringify(msg.header),
-    JSON.stringify(msg.parent_header ?? {}),
-    JSON.stringify(msg.metadata ?? {}),
-    JSON.stringify(msg.content ?? {}),
-  ];
-  return [...(msg.identities ?? []), DELIMITER, sign(key, scheme, parts), ...parts, ...(msg.buffers ?? [])];
+export function encode(msg: JupyterMessage<unknown>, key: string, scheme: string): Buffer[] {
+  return serializeMessage(new Signer(key, scheme), msg.identities ?? [], msg.header, msg.parent_header ?? {}, msg.content ?? {}, msg.metadata ?? {}, msg.buffers ?? []);
 }
 
-/** Decode a multipart message; throws when the signature does not match (a message we must not trust). */
+/** Decode a multipart message; throws when it is malformed or its signature does not match (a message we must not trust). */
 export function decode(frames: Buffer[], key: string, scheme: string): JupyterMessage {
-  const i = frames.findIndex((f) => f.length === DELIMITER.length && f.toString() === DELIMITER);
-  if (i < 0 || frames.length < i + 6) throw new Error('malformed Jupyter message: no <IDS|MSG> delimiter or missing parts');
-  const [sig, h, p, m, c] = frames.slice(i + 1, i + 6);
-  if (key) {
-    const expected = Buffer.from(sign(key, scheme, [h, p, m, c]));
-    if (sig.length !== expected.length || !timingSafeEqual(sig, expected)) throw new Error('Jupyter message with an invalid HMAC signature');
+  const r = parseMessage(frames, new Signer(key, scheme));
+  if (!r.ok) {
+    throw new Error(/signature/.test(r.reason) ? `Jupyter message with an invalid HMAC signature (${r.reason})` : `malformed Jupyter message: ${r.reason}`);
   }
-  return {
-    identities: frames.slice(0, i),
-    header: JSON.parse(h.toString()) as MessageHeader,
-    parent_header: JSON.parse(p.toString()) as Partial<MessageHeader>,
-    metadata: JSON.parse(m.toString()) as Record<string, unknown>,
-    content: JSON.parse(c.toString()) as Record<string, unknown>,
-    buffers: frames.slice(i + 6),
-  };
+  const m = r.message;
+  return { identities: m.identities, header: m.header, parent_header: m.parent, metadata: m.metadata, content: m.content, buffers: m.buffers };
 }
