@@ -16,6 +16,14 @@ import { sweep } from '../src/sweep/sweep';
 
 const CHECKPOINTS = [10, 20, 30, 50];
 const SEEDS = Number(process.env.SWEEP_BENCH_SEEDS ?? 20);
+// development knobs (defaults give the full bench): restrict functions (comma-separated name prefixes), optimizers,
+// the evaluation budget (checkpoints beyond it are dropped) and skip the parallel speed-up measurement
+const FUNCS = (process.env.SWEEP_BENCH_FUNCS ?? '').split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+const OPTS = (process.env.SWEEP_BENCH_OPTS ?? 'bayes,random').split(',').map((s) => s.trim()).filter(Boolean) as Array<'bayes' | 'random'>;
+const EVALS = Number(process.env.SWEEP_BENCH_EVALS ?? 50);
+const SKIP_PARALLEL = process.env.SWEEP_BENCH_NO_PARALLEL === '1';
+const PROBLEMS = BENCHMARKS.filter((b) => !FUNCS.length || FUNCS.some((f) => b.name.toLowerCase().startsWith(f)));
+const CKS = CHECKPOINTS.filter((c) => c <= EVALS);
 
 const REFERENCE: Record<string, Record<string, number[]>> = {
   Branin: { 'TPE (default)': [5.8, 1.37, 0.95, 0.57], 'TPE (multivariate)': [5.8, 1.58, 0.82, 0.558], random: [5.8, 1.86, 1.46, 1.144] },
@@ -86,7 +94,7 @@ async function main(): Promise<void> {
   const workers = Math.max(1, Math.min(2, os.cpus().length));
   const pool = new ProcessPool(workers, { module: __filename, export: 'runOne' });
   const jobs: Array<Parameters<typeof runOne>[0]> = [];
-  for (const b of BENCHMARKS) for (const o of ['bayes', 'random'] as const) for (let s = 0; s < SEEDS; s++) jobs.push({ problem: b.name, optimizer: o, seed: s, evals: 50 });
+  for (const b of PROBLEMS) for (const o of OPTS) for (let s = 0; s < SEEDS; s++) jobs.push({ problem: b.name, optimizer: o, seed: s, evals: EVALS });
   // bayes jobs first: they are the long ones
   jobs.sort((a, b) => (a.optimizer === b.optimizer ? 0 : a.optimizer === 'bayes' ? -1 : 1));
   const results: RunResult[] = [];
@@ -104,20 +112,21 @@ async function main(): Promise<void> {
 
   const summary: Record<string, Record<string, number[]>> = {};
   const lines: string[] = [];
-  lines.push(`median best-so-far over ${SEEDS} seeds after ${CHECKPOINTS.join(' / ')} evaluations (minimised)`);
-  lines.push(`${'function'.padEnd(14)} ${'optimizer'.padEnd(20)} ${CHECKPOINTS.map((c) => `@${c}`.padStart(9)).join('')}`);
-  for (const b of BENCHMARKS) {
+  lines.push(`median best-so-far over ${SEEDS} seeds after ${CKS.join(' / ')} evaluations (minimised)`);
+  lines.push(`${'function'.padEnd(14)} ${'optimizer'.padEnd(20)} ${CKS.map((c) => `@${c}`.padStart(9)).join('')}`);
+  for (const b of PROBLEMS) {
     summary[b.name] = {};
-    for (const o of ['bayes', 'random']) {
+    for (const o of OPTS) {
       const rs = results.filter((r) => r.problem === b.name && r.optimizer === o);
-      const med = CHECKPOINTS.map((_, k) => median(rs.map((r) => r.bestAt[k])));
+      const med = CKS.map((_, k) => median(rs.map((r) => r.bestAt[k])));
       summary[b.name][`ours ${o}`] = med;
       lines.push(`${b.name.padEnd(14)} ${`ours ${o}`.padEnd(20)} ${med.map((v) => fmt(v).padStart(9)).join('')}`);
     }
     for (const [k, v] of Object.entries(REFERENCE[b.name])) lines.push(`${''.padEnd(14)} ${`ref ${k}`.padEnd(20)} ${v.map((x) => fmt(x).padStart(9)).join('')}`);
   }
   const goal: Record<string, { ours20: number; tpe50: number; met: boolean }> = {};
-  for (const b of BENCHMARKS) {
+  for (const b of PROBLEMS) {
+    if (!summary[b.name]['ours bayes'] || EVALS < 20) continue;
     const ours20 = summary[b.name]['ours bayes'][1];
     const tpe50 = REFERENCE[b.name]['TPE (default)'][3];
     goal[b.name] = { ours20, tpe50, met: ours20 <= tpe50 };
@@ -129,25 +138,25 @@ async function main(): Promise<void> {
   const bo = results.filter((r) => r.optimizer === 'bayes');
   const askWall = median(bo.flatMap((r) => r.askWallMs));
   const askCpu = median(bo.flatMap((r) => r.askCpuMs));
-  const askByProblem = Object.fromEntries(BENCHMARKS.map((b) => [b.name, median(bo.filter((r) => r.problem === b.name).flatMap((r) => r.askCpuMs))]));
+  const askByProblem = Object.fromEntries(PROBLEMS.map((b) => [b.name, median(bo.filter((r) => r.problem === b.name).flatMap((r) => r.askCpuMs))]));
   lines.push('');
-  lines.push(`BO proposal time at 45-50 observations: median ${askWall.toFixed(0)} ms wall, ${askCpu.toFixed(0)} ms CPU (goal < 200 ms); CPU by function: ${Object.entries(askByProblem).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ')}`);
+  lines.push(`BO proposal time at ${EVALS - 5}-${EVALS} observations: median ${askWall.toFixed(0)} ms wall, ${askCpu.toFixed(0)} ms CPU (goal < 200 ms); CPU by function: ${Object.entries(askByProblem).map(([k, v]) => `${k} ${v.toFixed(0)} ms`).join(', ')}`);
 
   // parallel speed-up: the same 8 equal CPU-bound trials with parallel 1 and 2 (child processes), within this run
   const speed: Record<string, number> = {};
-  for (const par of [1, 2]) {
+  for (const par of SKIP_PARALLEL ? [] : [1, 2]) {
     const w0 = Date.now();
     await sweep({ space: 'x: uniform(0, 1)\nwork: fixed(40000000)', objective: 'loss', trials: 8, parallel: par, optimizer: 'random', seed: 1, store: false, worker: { module: __filename, export: 'busy' } });
     speed[`parallel${par}`] = (Date.now() - w0) / 1000;
   }
   const speedup = speed.parallel1 / speed.parallel2;
-  lines.push(`parallel trials (8 equal CPU-bound trials, child processes): parallel 1 ${speed.parallel1.toFixed(1)} s, parallel 2 ${speed.parallel2.toFixed(1)} s, speed-up ${speedup.toFixed(2)}x (machine load ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores)`);
+  if (!SKIP_PARALLEL) lines.push(`parallel trials (8 equal CPU-bound trials, child processes): parallel 1 ${speed.parallel1.toFixed(1)} s, parallel 2 ${speed.parallel2.toFixed(1)} s, speed-up ${speedup.toFixed(2)}x (machine load ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores)`);
   lines.push(`total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   console.log(lines.join('\n'));
   console.log(
     JSON.stringify({
       seeds: SEEDS,
-      checkpoints: CHECKPOINTS,
+      checkpoints: CKS,
       medians: summary,
       reference: REFERENCE,
       goal,
