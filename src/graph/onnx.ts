@@ -212,6 +212,15 @@ export function graphFromOnnx(bytes: Uint8Array, opts: OnnxOptions = {}): LayerG
   };
   const layOf = (t: string): Layout => layout.get(t) ?? 'flat';
 
+  // A Reshape to 4-D read by a Transpose(0,3,1,2) was written in NHWC order (our exporter lowers Conv1D as
+  // expand_dims to [1, 1, T, C] then NHWC→NCHW), not NCHW as a 4-D ONNX tensor normally is: take its shape as NHWC.
+  const nhwcReshapes = new Set<string>();
+  for (const n of nodes) {
+    if (n.opType !== 'Transpose' || !n.input?.[0]) continue;
+    const perm = n.attribute?.find((x) => x.name === 'perm')?.ints?.map(Number) ?? [];
+    if (perm.join() === '0,3,1,2') nhwcReshapes.add(n.input[0]);
+  }
+
   nodes.forEach((n, i) => {
     if (skip.has(i)) return;
     const op = n.opType ?? '';
@@ -391,7 +400,7 @@ export function graphFromOnnx(bytes: Uint8Array, opts: OnnxOptions = {}): LayerG
           const src = onnxShape(x0);
           const target = sh.map((d, k) => (d === 0 ? src[k] : d));
           const onnxOut = target.map((d) => (d === -1 ? -1 : d));
-          const lay: Layout = onnxOut.length === 4 ? 'nchw' : 'flat';
+          const lay: Layout = onnxOut.length === 4 ? (nhwcReshapes.has(out0) ? 'nhwc' : 'nchw') : 'flat';
           const known = onnxOut.filter((d) => d !== -1).reduce((p, q) => p * q, 1);
           const full = onnxOut.map((d) => (d === -1 ? numElements(src) / known : d));
           setOut(out0, b.reshape(x0, lay === 'nchw' ? toNhwc(full) : full, { name: nn, sourceOp: op }), lay);
