@@ -1,0 +1,105 @@
+/**
+ * Generated C vs the integer reference engine: compile model.c + kernels.c with the host gcc and a small harness
+ * (int8 samples in a file → int8 outputs in a file), run it on test samples and require byte-identical outputs to
+ * runInt8. Models are untrained (seeded random weights) and calibrated on a few MNIST samples: bit-exactness does not
+ * depend on accuracy, and skipping training keeps the test fast.
+ */
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { generateC } from '../../src/export/c';
+import { buildCnn } from '../../src/models';
+import { quantizeModel } from '../../src/quantize/quantize';
+import { quantizeValues, runInt8 } from '../../src/quantize/engine';
+import type { QuantizedModel } from '../../src/quantize/types';
+import { buildResDw, mnist14, trainedCnn } from '../quantize/fixtures';
+
+const HARNESS = `#include <stdio.h>
+#include <stdint.h>
+#include "model.h"
+int main(int argc, char **argv) {
+  if (argc != 3) return 2;
+  FILE *fi = fopen(argv[1], "rb"), *fo = fopen(argv[2], "wb");
+  if (!fi || !fo) return 3;
+  static int8_t in[MODEL_INPUT_SIZE], out[MODEL_OUTPUT_SIZE];
+  while (fread(in, 1, MODEL_INPUT_SIZE, fi) == MODEL_INPUT_SIZE) {
+    if (model_invoke(in, out) != 0) return 4;
+    fwrite(out, 1, MODEL_OUTPUT_SIZE, fo);
+  }
+  fclose(fi);
+  fclose(fo);
+  return 0;
+}
+`;
+
+const N_SAMPLES = 200;
+
+async function checkBitExact(qm: QuantizedModel): Promise<{ bytes: number; mismatches: number }> {
+  const data = await mnist14();
+  const test = data.test;
+  const f = test.sampleShape.reduce((a, b) => a * b, 1);
+  const x = test.x.subarray(0, N_SAMPLES * f);
+  const ref = runInt8(qm, x, test.sampleShape).int8!;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinylab-codegen-'));
+  const { files } = generateC(qm);
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  fs.writeFileSync(path.join(dir, 'main.c'), HARNESS);
+  // -Werror with -Wdouble-promotion/-Wfloat-conversion is not enough to prove "no float"; the symbol check below is.
+  execFileSync('gcc', ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror', '-pedantic', '-o', 'model_run', 'main.c', 'model.c', 'kernels.c'], { cwd: dir });
+  const inQ = qm.tensors[qm.graph.inputs[0]];
+  fs.writeFileSync(path.join(dir, 'in.bin'), Buffer.from(quantizeValues(x, inQ).buffer));
+  execFileSync(path.join(dir, 'model_run'), ['in.bin', 'out.bin'], { cwd: dir });
+  // readFileSync may return a view into a larger pooled ArrayBuffer: respect its offset and length.
+  const raw = fs.readFileSync(path.join(dir, 'out.bin'));
+  const got = new Int8Array(raw.buffer, raw.byteOffset, raw.length);
+  expect(got.length).toBe(ref.length);
+  let mismatches = 0;
+  for (let i = 0; i < ref.length; i++) if (got[i] !== ref[i]) mismatches++;
+  if (process.env.TINYLAB_CODEGEN_KEEP) fs.cpSync(dir, process.env.TINYLAB_CODEGEN_KEEP, { recursive: true });
+  fs.rmSync(dir, { recursive: true, force: true });
+  // Guard against a vacuous pass (e.g. every output saturated): the reference outputs must vary.
+  expect(new Set(ref).size).toBeGreaterThan(8);
+  return { bytes: ref.length, mismatches };
+}
+
+describe('C code generation (host gcc)', () => {
+  test('CNN (conv, BN folded, ReLU, max-pool, flatten, dense, int8 softmax) is bit-exact', async () => {
+    const data = await mnist14();
+    const model = buildCnn({ inputShape: [14, 14, 1], numClasses: 10, filters: 8, depth: 2, batchNorm: true, seed: 1 });
+    const qm = quantizeModel(model, data, { method: 'minmax', calibrationSize: 64 });
+    const ops = new Set(qm.graph.nodes.map((n) => n.op));
+    expect(ops.has('conv2d') && ops.has('maxPool') && ops.has('dense') && ops.has('softmax')).toBe(true);
+    const r = await checkBitExact(qm);
+    expect(r.mismatches).toBe(0);
+  });
+
+  test('depthwise residual net (depthwise, add, avg-pool, global avg-pool, ReLU6) is bit-exact', async () => {
+    const data = await mnist14();
+    const qm = quantizeModel(buildResDw(), data, { method: 'minmax', calibrationSize: 64 });
+    const ops = new Set(qm.graph.nodes.map((n) => n.op));
+    expect(ops.has('depthwiseConv2d') && ops.has('add') && ops.has('avgPool') && ops.has('globalAvgPool')).toBe(true);
+    const r = await checkBitExact(qm);
+    expect(r.mismatches).toBe(0);
+  });
+
+  test('trained CNN (1 epoch, realistic weight and activation ranges) is bit-exact', async () => {
+    const { model, data } = await trainedCnn(1);
+    const qm = quantizeModel(model, data, { method: 'mse', calibrationSize: 100 });
+    const r = await checkBitExact(qm);
+    expect(r.mismatches).toBe(0);
+  });
+
+  test('generation is deterministic and emits only used kernels, no float in the int8 path', async () => {
+    const data = await mnist14();
+    const qm = quantizeModel(buildResDw(), data, { method: 'minmax', calibrationSize: 32 });
+    const a = generateC(qm).files;
+    const b = generateC(qm).files;
+    expect(a).toEqual(b);
+    expect(a['kernels.c']).toContain('tl_depthwise');
+    expect(a['kernels.c']).not.toContain('tl_softmax');
+    expect(a['kernels.c']).not.toMatch(/\b(float|double)\b/);
+    expect(a['model.c']).not.toMatch(/\b(float|double|malloc)\b/);
+    expect(a['model.c']).toContain('static const int8_t');
+  });
+});
