@@ -2,6 +2,7 @@
  * `tinylab quantize` / `tinylab export` (in process, as kernel/cli/main.ts calls them) and the %quantize / %export
  * magics (called with a minimal session context), on a saved trained model.
  */
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -91,6 +92,20 @@ test('tinylab export writes float ONNX and tfjs; an unknown format suggests the 
   const bad = await capture(() => exportCli([path.join(dir, 'cnn'), '--format', 'onnx-int9']));
   expect(bad.code).toBe(2);
   expect(bad.err).toMatch(/did you mean 'onnx-int8'/);
+});
+
+test('tinylab export --c writes C99 sources that compile with gcc', async () => {
+  const cDir = path.join(dir, 'c-out');
+  const r = await capture(() => exportCli([path.join(dir, 'cnn'), '--c', cDir, '--calibration', '100']));
+  expect(r.code).toBe(0);
+  for (const f of ['model.h', 'model.c', 'kernels.h', 'kernels.c']) expect(fs.existsSync(path.join(cDir, f))).toBe(true);
+  // -fsyntax-only on each unit: the sources are valid C99 on their own (bit-exactness is test/codegen's job).
+  for (const f of ['model.c', 'kernels.c']) {
+    execFileSync('gcc', ['-std=c99', '-Wall', '-Werror', '-fsyntax-only', '-I', cDir, path.join(cDir, f)]);
+  }
+  const bad = await capture(() => exportCli([path.join(dir, 'cnn'), '--c', cDir, '--output', 'float']));
+  expect(bad.code).toBe(2);
+  expect(bad.err).toMatch(/int8 path only/);
 });
 
 test('%quantize shows the report and stores the int8 model; %export writes it', async () => {
