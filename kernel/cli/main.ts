@@ -23,7 +23,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
   mcu: { module: 'src/mcu/cli', fn: 'runMcu', summary: 'price a model (model.json or .onnx) on a microcontroller: flash, RAM, latency per layer' },
   boards: { module: 'src/mcu/cli', fn: 'runBoards', summary: 'list the microcontroller boards the cost simulator knows' },
   quantize: { module: 'src/quantize/cli', summary: 'int8-quantize a model with calibration and export QDQ ONNX' },
-  export: { module: 'src/export/cli', summary: 'export a model to ONNX, tfjs or the quantized-graph JSON' },
+  export: { module: 'src/export/cli', summary: 'export a model to ONNX (float, QDQ int8), tfjs, the quantized-graph JSON or C99 source (--c DIR)' },
   magics: { module: 'kernel/magics/reference', summary: 'print the reference of every preloaded magic (Markdown)' },
 };
 
