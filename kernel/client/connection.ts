@@ -4,19 +4,10 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import type { ConnectionInfo as ProtocolConnectionInfo } from '../protocol/connection';
 
-export interface ConnectionInfo {
-  transport: 'tcp';
-  ip: string;
-  shell_port: number;
-  iopub_port: number;
-  stdin_port: number;
-  control_port: number;
-  hb_port: number;
-  key: string;
-  signature_scheme: string;
-  kernel_name?: string;
-}
+/** The kernel side's connection-file shape; a client we start always uses TCP on loopback. */
+export type ConnectionInfo = ProtocolConnectionInfo & { transport: 'tcp' };
 
 export type Channel = 'shell' | 'iopub' | 'stdin' | 'control' | 'hb';
 

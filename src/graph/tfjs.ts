@@ -68,6 +68,14 @@ export function graphFromLayersModel(model: tf.LayersModel, opts: { name?: strin
       return act === 'none' ? t : b.activation(t, act, { name: `${name}/${act}`, sourceOp: cls });
     };
     const padding = (cfg.padding === 'same' ? 'same' : 'valid') as Padding;
+    /** Kernel, strides, dilations and padding of a 2-D windowed layer, as Keras configs spell them. */
+    const window2d = (kernelDefault: [number, number]) => ({
+      kernel: pair(cfg.kernelSize, kernelDefault),
+      strides: pair(cfg.strides, [1, 1]),
+      dilations: pair(cfg.dilationRate, [1, 1]),
+      padding,
+      sourceOp: cls,
+    });
     // 1-D layers run as 2-D ones on [1, 1, T, C] (TFLite's Conv1D lowering): a rank-3 input is expanded once, in
     // place, and stays 4-D downstream so BN folding and activation fusion still see conv → BN → act.
     const as4d = (t: string): string => {
@@ -104,43 +112,21 @@ export function graphFromLayersModel(model: tf.LayersModel, opts: { name?: strin
         break;
       case 'Conv2D': {
         const x = ins[0];
-        const c = b.conv2d(x, {
-          filters: Number(cfg.filters),
-          kernel: pair(cfg.kernelSize, [1, 1]),
-          strides: pair(cfg.strides, [1, 1]),
-          dilations: pair(cfg.dilationRate, [1, 1]),
-          padding,
-          useBias: cfg.useBias !== false,
-          name,
-          sourceOp: cls,
-        });
+        const c = b.conv2d(x, { ...window2d([1, 1]), filters: Number(cfg.filters), useBias: cfg.useBias !== false, name });
         out = fuse(c);
         break;
       }
       case 'DepthwiseConv2D': {
-        const c = b.depthwiseConv2d(ins[0], {
-          kernel: pair(cfg.kernelSize, [3, 3]),
-          depthMultiplier: Number(cfg.depthMultiplier ?? 1),
-          strides: pair(cfg.strides, [1, 1]),
-          dilations: pair(cfg.dilationRate, [1, 1]),
-          padding,
-          useBias: cfg.useBias !== false,
-          name,
-          sourceOp: cls,
-        });
+        const c = b.depthwiseConv2d(ins[0], { ...window2d([3, 3]), depthMultiplier: Number(cfg.depthMultiplier ?? 1), useBias: cfg.useBias !== false, name });
         out = fuse(c);
         break;
       }
       case 'SeparableConv2D': {
         const d = b.depthwiseConv2d(ins[0], {
-          kernel: pair(cfg.kernelSize, [3, 3]),
+          ...window2d([3, 3]),
           depthMultiplier: Number(cfg.depthMultiplier ?? 1),
-          strides: pair(cfg.strides, [1, 1]),
-          dilations: pair(cfg.dilationRate, [1, 1]),
-          padding,
           useBias: false,
           name: `${name}/depthwise`,
-          sourceOp: cls,
         });
         out = fuse(b.conv2d(d, { filters: Number(cfg.filters), kernel: [1, 1], useBias: cfg.useBias !== false, name: `${name}/pointwise`, sourceOp: cls }));
         break;
