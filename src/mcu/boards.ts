@@ -58,13 +58,16 @@ export function findBoard(name: string): Board {
 /** "did you mean 'X'? (also 'Y', 'Z')" for an unknown board name. */
 export function suggestBoards(name: string): string {
   const q = norm(name);
+  // Boards whose MCU part number starts with the query ('stm32l4' → the L4 boards) are what a person means by a
+  // family name; they rank before spelling neighbours.
+  const family = q.length >= 4 ? BOARDS.filter((b) => norm(b.mcu).startsWith(q)).map((b) => b.name) : [];
   const ranked = BOARDS.map((b) => {
     const n = norm(b.name);
     let score = editDistance(q, n);
     if (n.includes(q) || q.includes(n)) score = Math.min(score, Math.abs(n.length - q.length) * 0.5);
     return { name: b.name, score };
   }).sort((a, b) => a.score - b.score);
-  const best = closestMatch(name, BOARDS.map((b) => b.name)) ?? ranked[0].name;
-  const others = ranked.map((r) => r.name).filter((n) => n !== best).slice(0, 2);
+  const best = family[0] ?? closestMatch(name, BOARDS.map((b) => b.name)) ?? ranked[0].name;
+  const others = [...family, ...ranked.map((r) => r.name)].filter((n, i, all) => n !== best && all.indexOf(n) === i).slice(0, 2);
   return `did you mean '${best}'? (also ${others.map((o) => `'${o}'`).join(', ')})`;
 }
