@@ -115,21 +115,23 @@ export class KernelSession implements RequestHandlers, DisplaySink {
   publish(bundle: Promise<MimeBundle>, opts: { displayId: string; update: boolean }): void {
     const ctx = this.outputCtx;
     if (!ctx) return;
+    this.capture.gate();
     this.displayChain = this.displayChain
       .then(() => bundle)
       .then((b) => {
         ctx.publish(opts.update ? 'update_display_data' : 'display_data', { data: b.data, metadata: b.metadata ?? {}, transient: { display_id: opts.displayId } });
       })
       .catch((err: unknown) => {
-        this.capture.setParent(ctx.msg.header);
-        this.capture.write('stderr', `display failed: ${(err as Error).message}\n`);
-      });
+        ctx.publish('stream', { name: 'stderr', text: `display failed: ${(err as Error).message}\n` });
+      })
+      .finally(() => this.capture.release());
   }
 
   clearOutput(wait: boolean): void {
     const ctx = this.outputCtx;
     if (!ctx) return;
-    this.displayChain = this.displayChain.then(() => ctx.publish('clear_output', { wait }));
+    this.capture.gate();
+    this.displayChain = this.displayChain.then(() => ctx.publish('clear_output', { wait })).finally(() => this.capture.release());
   }
 
   requestInput(prompt: string, password: boolean): Promise<string> {

@@ -2,6 +2,11 @@
  * Captures process.stdout/stderr and turns writes into iopub `stream` messages for the current output parent
  * (the last execute request, as ipykernel does, so a timer that prints after its cell still shows up). Writes are
  * batched for up to 30 ms or 64 KB, and flushed before any other iopub message so order is kept.
+ *
+ * Display and clear_output messages are published asynchronously (a chart's SVG renders in the background), so text a
+ * cell prints after calling `display()`/`clearOutput()` must wait for that message: `gate()` flushes what was printed
+ * so far and holds later text until the matching `release()`, in call order (like ipykernel, which flushes stdout
+ * before publishing any display message).
  */
 import { kernelTimers } from './timers';
 
@@ -15,6 +20,8 @@ export class StreamCapture {
   private readonly origOut: WriteFn;
   private readonly origErr: WriteFn;
   private readonly decoder = new TextDecoder();
+  /** Text printed after each still-pending gate, oldest gate first. */
+  private readonly gated: { name: StreamName; text: string; parent: object }[][] = [];
 
   constructor(private readonly emit: (content: { name: StreamName; text: string }, parent: object) => void) {
     this.origOut = process.stdout.write.bind(process.stdout) as WriteFn;
@@ -45,8 +52,34 @@ export class StreamCapture {
     this.parent = parent;
   }
 
+  /** Flush what was printed so far, then hold later text until `release()` (one per gate, in order). */
+  gate(): void {
+    if (!this.gated.length) this.flush();
+    this.gated.push([]);
+  }
+
+  /** The oldest gate's message went out: emit the text printed after it (and before the next gate). */
+  release(): void {
+    const held = this.gated.shift();
+    if (!held) return;
+    let merged: { name: StreamName; text: string; parent: object } | undefined;
+    for (const chunk of held) {
+      if (merged && merged.name === chunk.name && merged.parent === chunk.parent) merged.text += chunk.text;
+      else {
+        if (merged) this.emit({ name: merged.name, text: merged.text }, merged.parent);
+        merged = { ...chunk };
+      }
+    }
+    if (merged) this.emit({ name: merged.name, text: merged.text }, merged.parent);
+  }
+
   write(name: StreamName, text: string): void {
     if (!text) return;
+    const held = this.gated[this.gated.length - 1];
+    if (held && this.parent) {
+      held.push({ name, text, parent: this.parent });
+      return;
+    }
     if (this.buf && this.buf.name !== name) this.flush();
     if (this.buf) this.buf.text += text;
     else this.buf = { name, text };

@@ -65,10 +65,9 @@ function streams(nb: Notebook, i: number): string {
     displayNb = nb;
   }, 180_000);
 
-  // Skipped: the kernel batches console output and flushes it after the clear_output message (stream "gone\nkept"
-  // arrives after clear_output(wait)), so a front end shows both lines. Re-enable once the kernel flushes stdout before
-  // publishing clear_output/display messages, as ipykernel does.
-  test.skip('clearOutput(true) keeps only what is printed after it', () => {
+  // The kernel publishes clear_output asynchronously; what was printed before it must go out first and what was
+  // printed after it must wait (kernel/session/streams.ts gate/release), or a front end shows both lines.
+  test('clearOutput(true) keeps only what is printed after it', () => {
     expect(displayNb?.cells[3].outputs).toEqual([{ output_type: 'stream', name: 'stdout', text: 'kept\n' }]);
   });
 
