@@ -322,7 +322,7 @@ function buildOnnx(dm: DeployedModel, qm: QuantizedModel | undefined, opts: Onnx
     { key: 'tinylab.format', value: qm ? 'int8-qdq' : 'float32' },
     { key: 'tinylab.input_layout', value: 'NHWC' },
   ];
-  if (qm) meta.push({ key: 'tinylab.calibration', value: `${qm.method}:${qm.calibrationSamples}` }, { key: 'tinylab.output', value: qm.output });
+  if (qm) meta.push({ key: 'tinylab.calibration', value: `${qm.method}:${qm.calibrationSamples}` }, { key: 'tinylab.output', value: qm.output }, { key: 'tinylab.rounding', value: qm.rounding ?? 'double' });
   const model: onnx.IModelProto = {
     irVersion: 7,
     opsetImport: [{ domain: '', version: opts.opset ?? 13 }],

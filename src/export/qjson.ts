@@ -7,7 +7,8 @@
 import { InputError } from '../common/errors';
 import type { GraphNode, LayerGraph } from '../graph/types';
 import { finalizeGraph } from '../graph/builder';
-import type { FloatWeights, QParams, QuantizedModel, QuantizedNode } from '../quantize/types';
+import type { FloatWeights, QParams, QuantizedModel, QuantizedNode, RequantRounding } from '../quantize/types';
+import { REQUANT_ROUNDINGS } from '../quantize/types';
 
 export const QJSON_FORMAT = 'tinylab-int8-graph';
 export const QJSON_VERSION = 1;
@@ -37,6 +38,8 @@ export interface QuantizedJson {
   method: string;
   calibrationSamples: number;
   output: 'int8' | 'float';
+  /** Requantisation rounding (QuantizedModel.rounding); absent in files written before it existed: 'double'. */
+  rounding?: RequantRounding;
   inputs: string[];
   outputs: string[];
   /** Activation tensors: shape (NHWC, batch 1), scale, zero point (real = scale · (q − zeroPoint)). */
@@ -84,6 +87,7 @@ export function toQuantizedJson(qm: QuantizedModel): QuantizedJson {
     method: qm.method,
     calibrationSamples: qm.calibrationSamples,
     output: qm.output,
+    rounding: qm.rounding ?? 'double',
     inputs: g.inputs,
     outputs: g.outputs,
     tensors,
@@ -96,6 +100,8 @@ export function toQuantizedJson(qm: QuantizedModel): QuantizedJson {
 export function quantizedModelFromJson(json: QuantizedJson): QuantizedModel {
   if (!json || json.format !== QJSON_FORMAT) throw new InputError(`not a tinylab quantized graph (format '${String(json?.format)}'); export one with toQuantizedJson(qm)`);
   if (json.version > QJSON_VERSION) throw new InputError(`quantized graph version ${json.version} is newer than this tinylab reads (${QJSON_VERSION}); upgrade tinylab`);
+  const rounding = json.rounding ?? 'double';
+  if (!REQUANT_ROUNDINGS.includes(rounding)) throw new InputError(`quantized graph rounding '${String(rounding)}' is not one of ${REQUANT_ROUNDINGS.join(', ')}`);
   const mk = (dtype: 'int8' | 'float32'): LayerGraph =>
     finalizeGraph({ name: json.name, dtype, nodes: JSON.parse(JSON.stringify(json.graph)) as GraphNode[], inputs: json.inputs, outputs: json.outputs, inputShapes: json.inputs.map((t) => json.tensors[t].shape), deployed: true });
   const tensors: Record<string, QParams> = {};
@@ -132,5 +138,5 @@ export function quantizedModelFromJson(json: QuantizedJson): QuantizedModel {
       };
     }
   });
-  return { name: json.name, graph: mk('int8'), float: { name: json.name, graph: mk('float32'), weights }, tensors, nodes, output: json.output, method: json.method as QuantizedModel['method'], calibrationSamples: json.calibrationSamples };
+  return { name: json.name, graph: mk('int8'), float: { name: json.name, graph: mk('float32'), weights }, tensors, nodes, output: json.output, method: json.method as QuantizedModel['method'], calibrationSamples: json.calibrationSamples, rounding };
 }

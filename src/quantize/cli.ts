@@ -8,6 +8,7 @@
  *   --method minmax|percentile|mse|kl   default mse
  *   --output int8|float          final softmax in int8 (default) or float
  *   --keep-float a,b             layers to run in float
+ *   --rounding single|double     requantisation rounding (default: the library's, DEFAULT_ROUNDING)
  *   --board NAME                 price float and int8 on this board (default NUCLEO-F446RE)
  *   -o FILE                      QDQ ONNX to write (default <model>.int8.onnx); --json FILE: the quantized graph JSON
  *   --report-json                print the report as JSON instead of text
@@ -24,8 +25,9 @@ import { initBackend } from '../backend';
 import { toOnnxQdq } from '../export/onnx';
 import { toQuantizedJson } from '../export/qjson';
 import { quantize } from './report';
-import { CALIBRATION_METHODS } from './types';
-import type { CalibrationMethod } from './types';
+import { DEFAULT_ROUNDING } from './quantize';
+import { CALIBRATION_METHODS, REQUANT_ROUNDINGS } from './types';
+import type { CalibrationMethod, RequantRounding } from './types';
 import { closestMatch } from '../common/suggest';
 
 export interface CliArgs {
@@ -90,12 +92,12 @@ export function modelJsonPath(p: string): string {
 }
 
 const HELP = `usage: tinylab quantize model.json [--calibration 500] [--method minmax|percentile|mse|kl] [-o model.int8.onnx]
-       [--data mnist|samples.npy [--labels labels.npy]] [--output int8|float] [--keep-float a,b] [--board NAME]
+       [--data mnist|samples.npy [--labels labels.npy]] [--output int8|float] [--keep-float a,b] [--rounding single|double] [--board NAME]
        [--json quantized.json] [--report-json]`;
 
 export async function run(argv: string[]): Promise<number> {
   try {
-    const a = parseArgs(argv, ['help', 'h', 'report-json'], ['calibration', 'method', 'out', 'data', 'labels', 'output', 'keep-float', 'board', 'json', 'seed']);
+    const a = parseArgs(argv, ['help', 'h', 'report-json'], ['calibration', 'method', 'out', 'data', 'labels', 'output', 'keep-float', 'board', 'json', 'seed', 'rounding']);
     if (a.bools.has('help') || a.bools.has('h')) {
       process.stdout.write(HELP + '\n');
       return 0;
@@ -107,6 +109,8 @@ export async function run(argv: string[]): Promise<number> {
     if (!(calibration >= 1)) throw new InputError(`--calibration must be a positive number of samples, got '${a.values.get('calibration')}'`);
     const output = a.values.get('output') ?? 'int8';
     if (output !== 'int8' && output !== 'float') throw new InputError(`--output must be int8 or float, got '${output}'`);
+    const rounding = (a.values.get('rounding') ?? DEFAULT_ROUNDING) as RequantRounding;
+    if (!REQUANT_ROUNDINGS.includes(rounding)) throw new InputError(`--rounding must be one of ${REQUANT_ROUNDINGS.join(', ')}, got '${rounding}'`);
     await initBackend();
     const mj = modelJsonPath(a.positional[0]);
     const model = await loadModel(mj);
@@ -119,6 +123,7 @@ export async function run(argv: string[]): Promise<number> {
       keepFloat: a.values.get('keep-float')?.split(',').filter(Boolean),
       board: a.values.get('board'),
       seed: Number(a.values.get('seed') ?? 0),
+      rounding,
     });
     const out = a.values.get('out') ?? mj.replace(/(\/model)?\.json$/, '') + '.int8.onnx';
     fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });

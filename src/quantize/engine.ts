@@ -11,8 +11,14 @@ import type { LongRunOptions } from '../common/progress';
 import type { GraphNode } from '../graph/types';
 import { numElements } from '../graph/types';
 import { runNodeTf } from './exec';
-import { multiplyByQuantizedMultiplier as mbqm, roundHalfAway } from './fixedpoint';
+import { multiplyByQuantizedMultiplier, multiplyByQuantizedMultiplierSingle, roundHalfAway } from './fixedpoint';
 import type { QParams, QuantizedModel, QuantizedNode } from './types';
+
+/**
+ * The requantiser of the model being run (its `rounding`). runInt8 is synchronous, so setting this once per call
+ * cannot interleave with another model's run; it keeps the kernels below free of an extra parameter.
+ */
+let mbqm: (x: number, multiplier: number, shift: number) => number = multiplyByQuantizedMultiplier;
 
 function padBefore(size: number, out: number, k: number, s: number, d: number, p: GraphNode['attrs']['padding'], axis: 0 | 1): number {
   if (p === undefined || p === 'valid') return 0;
@@ -227,6 +233,7 @@ export function runInt8(qm: QuantizedModel, x: Float32Array, sampleShape: number
     throw new InputError(`samples of shape [${sampleShape.join(', ')}] do not fit model '${g.name}' input [${inShape.join(', ')}]`);
   }
   const n = x.length / f;
+  mbqm = qm.rounding === 'single' ? multiplyByQuantizedMultiplierSingle : multiplyByQuantizedMultiplier;
   const outT = g.outputs[0];
   const outSize = numElements(g.tensors[outT].shape);
   const output = new Float32Array(n * outSize);

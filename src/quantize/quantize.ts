@@ -14,8 +14,8 @@ import { isMacOp } from '../graph/types';
 import { chooseQParams, collectStats, qparamsFromRange } from './calibrate';
 import { deployModel } from './deploy';
 import { quantizeMultiplier, roundHalfAway } from './fixedpoint';
-import type { CalibrationMethod, DeployedModel, QParams, QuantizedModel, QuantizedNode } from './types';
-import { CALIBRATION_METHODS } from './types';
+import type { CalibrationMethod, DeployedModel, QParams, QuantizedModel, QuantizedNode, RequantRounding } from './types';
+import { CALIBRATION_METHODS, REQUANT_ROUNDINGS } from './types';
 
 export interface QuantizeOptions extends LongRunOptions {
   method?: CalibrationMethod;
@@ -29,7 +29,11 @@ export interface QuantizeOptions extends LongRunOptions {
   /** Node names to run in float between Dequantize and Quantize (ops without an int8 kernel here). */
   keepFloat?: string[];
   batchSize?: number;
+  /** Requantisation rounding (types.ts QuantizedModel.rounding); default DEFAULT_ROUNDING. */
+  rounding?: RequantRounding;
 }
+
+export const DEFAULT_ROUNDING: RequantRounding = 'double';
 
 /** Int8 kernels the integer engine has. Anything else must be kept float. */
 const INT8_OPS = new Set<string>([
@@ -213,6 +217,9 @@ function tensorParams(dm: DeployedModel, stats: Record<string, ReturnType<typeof
  */
 export function quantizeModel(model: tf.LayersModel | DeployedModel, data: Dataset | DataSplits, opts: QuantizeOptions = {}): QuantizedModel {
   const method = opts.method ?? 'minmax';
+  if (opts.rounding !== undefined && !REQUANT_ROUNDINGS.includes(opts.rounding)) {
+    throw new InputError(`rounding '${String(opts.rounding)}' is not one of ${REQUANT_ROUNDINGS.join(', ')}`);
+  }
   if (!CALIBRATION_METHODS.includes(method)) {
     throw new InputError(`unknown calibration method '${String(method)}'; use one of ${CALIBRATION_METHODS.join(', ')}`);
   }
@@ -234,7 +241,7 @@ export function quantizeModel(model: tf.LayersModel | DeployedModel, data: Datas
   const stats = collectStats(dm, calib.x, calib.sampleShape, { ...opts, batchSize: opts.batchSize });
   const tensors = tensorParams(dm, stats, method, { ...opts, output });
   const nodes = quantizeNodes(dm, tensors, output, keep);
-  return { name: dm.name, graph: cloneGraphAs(dm.graph, 'int8'), float: dm, tensors, nodes, output, method, calibrationSamples: datasetCount(calib) };
+  return { name: dm.name, graph: cloneGraphAs(dm.graph, 'int8'), float: dm, tensors, nodes, output, method, calibrationSamples: datasetCount(calib), rounding: opts.rounding ?? DEFAULT_ROUNDING };
 }
 
 function datasetCount(d: Dataset): number {

@@ -77,4 +77,13 @@ export interface QuantizedModel {
   output: 'int8' | 'float';
   method: CalibrationMethod;
   calibrationSamples: number;
+  /**
+   * How requantisation rounds x·M·2^shift: 'single' rounds the exact 64-bit product once (TFLite's and CMSIS-NN's
+   * single-rounding build option); 'double' is TFLite's default reference (high-mul, then shift, each rounded).
+   * Absent (files from before the option): 'double'. See fixedpoint.ts for why single is the default.
+   */
+  rounding?: RequantRounding;
 }
+
+export const REQUANT_ROUNDINGS = ['single', 'double'] as const;
+export type RequantRounding = (typeof REQUANT_ROUNDINGS)[number];

@@ -5,6 +5,7 @@
 import { mulberry32 } from '../../src/common/rng';
 import {
   multiplyByQuantizedMultiplier,
+  multiplyByQuantizedMultiplierSingle,
   quantizeMultiplier,
   roundingDivideByPOT,
   saturatingRoundingDoublingHighMul,
@@ -88,6 +89,36 @@ describe('fixed point (TFLite reference rounding)', () => {
       expect(got).toBe(refMbqm(x, multiplier, shift));
       // Two roundings (high-mul, then shift): within one unit of the exact product.
       expect(Math.abs(got - x * m)).toBeLessThanOrEqual(1 + Math.abs(x * m) * 2 ** -29);
+    }
+  });
+
+  test('single-rounding MultiplyByQuantizedMultiplier is round(x·multiplier/2^(31−shift)), ties away, from the exact product', () => {
+    // Reference: the 64-bit product in BigInt, one rounding.
+    const ref = (x: number, m: number, shift: number): number => {
+      const p = BigInt(x) * BigInt(m);
+      const t = BigInt(31 - shift);
+      const half = 1n << (t - 1n);
+      return Number(BigInt.asIntN(32, p >= 0n ? (p + half) >> t : -((-p + half) >> t)));
+    };
+    const rng = mulberry32(7);
+    for (let i = 0; i < 40000; i++) {
+      // Operands of every size: accumulators (fast path), full int32 (split path), every shift (BigInt path).
+      const bits = 1 + Math.floor(rng() * 31);
+      const x = Math.floor((rng() - 0.5) * 2 ** bits);
+      const shift = i % 5 === 0 ? Math.floor(rng() * 62) - 31 : -Math.floor(rng() * 16);
+      const multiplier = 2 ** 30 + Math.floor(rng() * 2 ** 30);
+      expect(multiplyByQuantizedMultiplierSingle(x, multiplier, shift)).toBe(ref(x, multiplier, shift));
+    }
+    // Exact ties round away from zero: 3·2^30 / 2^31 = 1.5 and −1.5.
+    expect(multiplyByQuantizedMultiplierSingle(3, 2 ** 30, 0)).toBe(2);
+    expect(multiplyByQuantizedMultiplierSingle(-3, 2 ** 30, 0)).toBe(-2);
+    // One rounding: within half a unit of the real product, where double rounding can be a whole unit off.
+    for (let i = 0; i < 20000; i++) {
+      const x = Math.floor((rng() - 0.5) * 2 ** 24);
+      const m = Math.exp((rng() - 0.9) * 12);
+      const { multiplier, shift } = quantizeMultiplier(m);
+      const exact = (x * multiplier) / 2 ** (31 - shift);
+      expect(Math.abs(multiplyByQuantizedMultiplierSingle(x, multiplier, shift) - exact)).toBeLessThanOrEqual(0.5);
     }
   });
 });
