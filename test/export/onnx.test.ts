@@ -1,8 +1,8 @@
 /**
  * Every exported ONNX file is loaded by onnxruntime-node:
  * - float export vs the tfjs model: max abs diff ≤ 1e-4;
- * - int8 QDQ export vs our integer engine: top-1 identical on ≥ 99.5 % of test samples; outputs within one
- *   quantization step (≥ 98–99 % of outputs, none beyond two (logits) or three (int8 softmax): see the notes in those tests);
+ * - int8 QDQ export vs our integer engine: top-1 identical on ≥ 99.5 % of test samples; logits within one
+ *   quantization step (and ≥ 99.5 % identical); an int8 softmax output within three (see the note in that test);
  * - the files are well formed: opset ≥ 13, unique node/initializer names, metadata;
  * - round trip: graphFromOnnx(export) prices the same in src/mcu as the original model.
  * Also the tfjs-format and quantized-JSON exports read back to the same outputs.
@@ -32,7 +32,7 @@ beforeAll(async () => {
   ({ model: cnn, data } = await trainedCnn(2));
   ({ model: resdw } = await trainedResDw());
   qms.cnn = quantizeModel(cnn, data, { method: 'mse', calibrationSize: 300 });
-  qms.resdw = quantizeModel(resdw, data, { method: 'minmax', calibrationSize: 300 });
+  qms.resdw = quantizeModel(resdw, data, { method: 'minmax', calibrationSize: 300, rounding: 'single' });
 }, 180000);
 
 function testX(n = N) {
@@ -106,7 +106,7 @@ test('float ONNX: onnxruntime output equals tfjs within 1e-4', async () => {
   }
 });
 
-test('int8 QDQ ONNX (logits output, residual net) vs the integer engine: top-1 ≥ 99 %, outputs within one step', async () => {
+test('int8 QDQ ONNX (logits output, residual net) vs the integer engine: top-1 ≥ 99.5 %, every output within one step', async () => {
   const qm = qms.resdw;
   const bytes = toOnnxQdq(qm);
   const m = wellFormed(bytes, 'int8-qdq');
@@ -119,16 +119,18 @@ test('int8 QDQ ONNX (logits output, residual net) vs the integer engine: top-1 �
   const { x, n, sampleShape } = testX();
   const o = await runOrt(bytes, x, n);
   const e = runInt8(qm, x, sampleShape);
-  // onnxruntime evaluates QDQ in float (a fake-quant model); our engine in integers with fixed-point requantisation.
-  // Where a value lands within float error of a rounding tie the two round differently by one step, and in a deep
-  // net such one-step differences propagate, so a few logits end two steps apart. This 70 %-accurate test net has
-  // small top-2 margins: it measures 99.3–99.5 % top-1 agreement (the better-trained CNN below: 100 %).
-  expect(top1Agreement(o, e.output, 10)).toBeGreaterThanOrEqual(0.99);
+  // onnxruntime evaluates QDQ in float (or fuses it into QLinear ops with float multipliers); our engine requantises
+  // in integers. Two choices make both compute the same rounded real values: single rounding (fixedpoint.ts), and
+  // activation scales with 12 significant bits, so onnxruntime's float average pool is exact at rounding ties
+  // (calibrate.ts SCALE_BITS). Measured: every logit of 1,000 samples identical. (TFLite's double rounding: 8.5 %
+  // of logits a step apart; without the 12-bit scales: 17 %, some two steps.) Float error can still flip a rare tie.
+  expect(qm.rounding).toBe('single');
+  expect(top1Agreement(o, e.output, 10)).toBeGreaterThanOrEqual(0.995);
   const step = qm.tensors[qm.graph.outputs[0]].scale;
-  let within = 0;
-  for (let i = 0; i < o.length; i++) if (Math.abs(o[i] - e.output[i]) <= step * 1.0001) within++;
-  expect(within / o.length).toBeGreaterThanOrEqual(0.98);
-  expect(maxAbsDiff(o, e.output) / step).toBeLessThanOrEqual(2.0001);
+  expect(maxAbsDiff(o, e.output) / step).toBeLessThanOrEqual(1.0001);
+  let same = 0;
+  for (let i = 0; i < o.length; i++) if (Math.abs(o[i] - e.output[i]) < step * 0.5) same++;
+  expect(same / o.length).toBeGreaterThanOrEqual(0.995);
 });
 
 test('int8 QDQ ONNX (int8 softmax output) vs the integer engine: top-1 ≥ 99.5 %, outputs within one step', async () => {
