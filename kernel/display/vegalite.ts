@@ -3,6 +3,7 @@
  * nbconvert, the classic notebook and our HTML report show the same chart statically.
  */
 import { bundle, type MimeBundle, type RichDisplayable } from './bundle';
+import { withRasterFallback } from './raster';
 
 export const VEGALITE_MIME = 'application/vnd.vegalite.v5+json';
 
@@ -43,9 +44,9 @@ export async function vegaLiteToSvg(spec: object): Promise<string> {
   }
 }
 
-/** The bundle: Vega-Lite JSON + static SVG + a text/plain line. */
+/** The bundle: Vega-Lite JSON + static SVG (carrying a PNG copy for nbconvert: raster.ts) + a text/plain line. */
 export async function renderVegaLite(spec: object): Promise<MimeBundle> {
-  const svgText = await vegaLiteToSvg(spec);
+  const svgText = withRasterFallback(await vegaLiteToSvg(spec));
   const title = (spec as { title?: unknown }).title;
   return bundle({
     [VEGALITE_MIME]: spec,

@@ -3,6 +3,7 @@
  * results, a table of contents, rendered markdown, collapsible code, every output; Vega-Lite charts as their static
  * SVG, replaced by the live chart when the viewer runs JavaScript (vega and vega-lite are inlined, no CDN).
  */
+import { withoutRasterFallback } from '../display/raster';
 import { Cell, ErrorOutput, Notebook, Output, RunMetadata, joinSource } from '../run/notebook';
 import { getMarked, vegaBrowserScripts } from './assets';
 import { REPORT_CSS, REPORT_JS } from './style';
@@ -95,12 +96,13 @@ function renderBundle(ctx: Context, data: Record<string, unknown>): string {
   const keys = Object.keys(data);
   const vl = keys.find((k) => VEGALITE_RE.test(k));
   if (vl) {
-    const svg = data['image/svg+xml'] !== undefined ? textOf(data['image/svg+xml']) : undefined;
+    // The report shows the SVG itself, so the PNG copy it carries for nbconvert (display/raster.ts) only adds weight.
+    const svg = data['image/svg+xml'] !== undefined ? withoutRasterFallback(textOf(data['image/svg+xml'])) : undefined;
     const spec = typeof data[vl] === 'string' ? (JSON.parse(data[vl] as string) as unknown) : data[vl];
     return renderChart(ctx, spec, svg);
   }
   if (data['text/html'] !== undefined) return `<div class="output html">${textOf(data['text/html'])}</div>`;
-  if (data['image/svg+xml'] !== undefined) return `<div class="output image">${textOf(data['image/svg+xml'])}</div>`;
+  if (data['image/svg+xml'] !== undefined) return `<div class="output image">${withoutRasterFallback(textOf(data['image/svg+xml']))}</div>`;
   for (const t of ['image/png', 'image/jpeg', 'image/gif']) {
     if (data[t] !== undefined) return `<div class="output image"><img alt="" src="data:${t};base64,${textOf(data[t]).replace(/\s/g, '')}"></div>`;
   }
