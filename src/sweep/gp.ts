@@ -1,7 +1,7 @@
 /**
  * Gaussian-process regression for the Bayesian optimizer: Matérn 5/2 kernel with automatic relevance determination
  * (one length scale per encoded input), fitted noise, hyperparameters by maximising the log marginal likelihood plus
- * weak log-priors (MAP, multi-start L-BFGS on box-bounded log parameters). Linear algebra (Cholesky, solves, products)
+ * log-priors (MAP, multi-start L-BFGS on box-bounded log parameters). Linear algebra (Cholesky, solves, products)
  * is ml-matrix's; this file only builds kernel matrices and the likelihood gradient.
  *
  * Inputs are expected in the unit cube; targets are standardised internally (mean 0, sd 1) and predictions come back
@@ -25,6 +25,10 @@ export interface GpOptions {
   restarts?: number;
   /** L-BFGS iterations per start. */
   maxIter?: number;
+  /** Gamma(shape, rate) prior on each length scale (default [3, 6]: mode 1/3 of the unit cube), or one per input. */
+  lengthPrior?: [number, number] | Array<[number, number]>;
+  /** Normal prior on log noise sd (standardised units): [mean, sd]; default: the weak exponential pull below. */
+  noisePrior?: [number, number];
 }
 
 /** log length scales (D), log signal sd, log noise sd. */
@@ -98,21 +102,30 @@ export class GaussianProcess {
   }
 
   /**
-   * Log prior on the log parameters (and its gradient): Gamma(3, 6) on each length scale (mode 1/3 of the unit cube,
-   * as in BoTorch, so a handful of points does not produce wiggly fits), log-normal on the signal sd around 1,
-   * and a weak pull of the noise towards small values (noise-free functions fit as nearly interpolating).
+   * Log prior on the log parameters (and its gradient): Gamma(3, 6) on each length scale unless told otherwise (mode
+   * 1/3 of the unit cube, as in BoTorch, so a handful of points does not produce wiggly fits), log-normal on the signal
+   * sd around 1, and on the noise either the given log-normal (noisePrior; the Bayesian optimizer's default) or a weak
+   * pull towards small values.
    */
   private logPrior(t: GpTheta, grad: number[]): number {
     let lp = 0;
+    const lpOpt = this.opts.lengthPrior ?? [3, 6];
     for (let d = 0; d < this.dim; d++) {
+      const [ka, kb] = typeof lpOpt[0] === 'number' ? (lpOpt as [number, number]) : (lpOpt as Array<[number, number]>)[d];
       const l = Math.exp(t[d]);
-      lp += 3 * t[d] - 6 * l;
-      grad[d] += 3 - 6 * l;
+      lp += ka * t[d] - kb * l;
+      grad[d] += ka - kb * l;
     }
     const s = t[this.dim];
     lp += -0.5 * (s / 1.0) ** 2;
     grad[this.dim] += -s;
     const z = t[this.dim + 1];
+    if (this.opts.noisePrior) {
+      const [nm, ns] = this.opts.noisePrior;
+      lp += -0.5 * ((z - nm) / ns) ** 2;
+      grad[this.dim + 1] += -(z - nm) / (ns * ns);
+      return lp;
+    }
     // Gamma(1.1, 0.05)-like on the noise variance is nearly flat; a mild exponential keeps it off the upper bound.
     const nv = Math.exp(2 * z);
     lp += 2 * 1.1 * z - 0.05 * nv * 20;

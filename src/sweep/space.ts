@@ -147,6 +147,13 @@ export class SearchSpace {
     return this.encode(this.decode(u));
   }
 
+  /** Which encoded columns are one-hot columns of a choice (the GP gives those their own length-scale prior). */
+  choiceMask(): boolean[] {
+    const mask = new Array<boolean>(this.size).fill(false);
+    for (const d of this.dims) if (d.spec.type === 'choice') for (let k = 0; k < d.width; k++) mask[d.offset + k] = true;
+    return mask;
+  }
+
   /** A uniformly random point (choices uniform over values). */
   sample(rng: Rng): Params {
     const u = new Array<number>(this.size);
