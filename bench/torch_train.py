@@ -1,6 +1,7 @@
 """Single-threaded PyTorch reference for bench/train.ts: the same four models, same batch sizes, Adam.
 
-Usage: /usr/bin/python3 bench/torch_train.py [budget_seconds]
+Usage: /usr/bin/python3 bench/torch_train.py [budget_seconds] [model,model,...]
+(bench/train.ts runs it once per model and round, interleaved with its own measurements.)
 Prints one JSON object (last line) with, per model, training samples/s (batch 64), inference samples/s (batch 256)
 and batch-1 latency, measured both in wall time and in process CPU time (the machine is shared; CPU time is what
 the ratio in bench/train.ts uses).
@@ -16,6 +17,7 @@ import torch.nn.functional as F
 torch.set_num_threads(1)
 torch.manual_seed(0)
 BUDGET = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+ONLY = sys.argv[2].split(',') if len(sys.argv) > 2 and sys.argv[2] else None
 
 
 class MnistCnn(nn.Module):
@@ -148,6 +150,8 @@ def bench(name):
 if __name__ == '__main__':
     res = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'models': {}}
     for name in MODELS:
+        if ONLY and name not in ONLY:
+            continue
         res['models'][name] = bench(name)
         r = res['models'][name]
         print(f"{name:12s} train {r['trainSamplesPerCpuSec']:9.0f}/cpu-s  infer {r['inferSamplesPerCpuSec']:9.0f}/cpu-s  "

@@ -1,10 +1,13 @@
 /**
- * FusedBatchNorm gradient, the same maths as tfjs-core's, with `tile(reshape(rsqrt(var+eps)), …)` replaced by a
- * broadcasting multiply. On WASM, Tile is a slow generic loop and was ~35 % of a DS-CNN training step; Mul broadcasts
- * natively (XNNPACK). Exact on every backend, so it is registered globally.
+ * FusedBatchNorm, Sum and Mean gradients, the same maths as tfjs-core's with fewer full-size passes (registered
+ * globally: the gradient registry is not per backend, and these are exact everywhere).
+ *  - FusedBatchNorm: `tile(reshape(rsqrt(var+eps)), …)` becomes a broadcasting multiply (WASM Tile was ~35 % of a
+ *    DS-CNN step); on wasm the four per-channel gradients come from one fused two-sum pass (batchnorm-stats.ts).
+ *  - Sum/Mean: broadcast dy instead of multiplying it by a full-size ones tensor.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs';
+import { BATCHNORM_GRAD_SUMS } from './batchnorm-stats';
 
 function reductionAxes(meanShape: number[], xShape: number[]): number[] {
   // Axes of x the (broadcast) mean does not have: for rank-1 mean over NHWC, all but the last.
@@ -17,6 +20,12 @@ function reductionAxes(meanShape: number[], xShape: number[]): number[] {
   return axes;
 }
 
+/** Is mean (and so variance) one value per channel of the last axis of x, as in every NHWC / dense BatchNorm? */
+function perLastAxis(meanShape: number[], xShape: number[]): boolean {
+  const C = xShape[xShape.length - 1];
+  return meanShape.length > 0 && meanShape[meanShape.length - 1] === C && meanShape.reduce((p, q) => p * q, 1) === C;
+}
+
 export const fusedBatchNormGradConfig: GradConfig = {
   kernelName: 'FusedBatchNorm',
   inputsToSave: ['x', 'mean', 'variance', 'scale'],
@@ -25,12 +34,29 @@ export const fusedBatchNormGradConfig: GradConfig = {
     const varianceEpsilon = attrs.varianceEpsilon as number;
     const [x, mean, variance, scale] = saved;
     const scaleValue: Tensor = scale == null ? tf.scalar(1) : scale;
+    const rstd = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
+    const minusHalfRCube = tf.mul(tf.mul(tf.mul(rstd, rstd), rstd), tf.scalar(-0.5));
+    if (
+      tf.getBackend() === 'wasm' && tf.getKernel(BATCHNORM_GRAD_SUMS, 'wasm') &&
+      x.dtype === 'float32' && g.dtype === 'float32' && perLastAxis(mean.shape, x.shape)
+    ) {
+      // Every gradient but x's is a per-channel combination of Σdy and Σdy·(x − mean): one fused pass computes
+      // both (see batchnorm-stats.ts), so only dx = dy·rstd·scale touches full-size data again.
+      const sums = tf.engine().runKernel(BATCHNORM_GRAD_SUMS, { dy: g, x, mean }, {}) as Tensor;
+      const [sumDy, sumDyXc] = tf.unstack(sums);
+      const perChannel = (t: Tensor) => tf.reshape(t, mean.shape);
+      return {
+        x: () => tf.reshape(tf.mul(g, tf.mul(rstd, scaleValue)), x.shape),
+        mean: () => perChannel(tf.mul(tf.neg(tf.mul(rstd, scaleValue)), perChannel(sumDy))),
+        variance: () => perChannel(tf.mul(tf.mul(minusHalfRCube, scaleValue), perChannel(sumDyXc))),
+        scale: () => perChannel(tf.mul(rstd, perChannel(sumDyXc))),
+        offset: () => perChannel(sumDy),
+      };
+    }
     const axes = reductionAxes(mean.shape, x.shape);
     const reduce = (t: Tensor): Tensor => (axes.length ? tf.sum(t, axes) : t);
     const xMinusMean = tf.sub(x, mean);
     const dyTimesScale = tf.mul(g, scaleValue);
-    const rstd = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
-    const minusHalfRCube = tf.mul(tf.mul(tf.mul(rstd, rstd), rstd), tf.scalar(-0.5));
     return {
       x: () => tf.reshape(tf.mul(g, tf.mul(rstd, scaleValue)), x.shape),
       mean: () => tf.reshape(reduce(tf.mul(tf.neg(rstd), dyTimesScale)), mean.shape),
@@ -42,18 +68,17 @@ export const fusedBatchNormGradConfig: GradConfig = {
 };
 
 /**
- * Sum and Mean gradients: tfjs-core multiplies dy by `ones(x.shape)`, which allocates and fills a JS array of the
- * full size on every call (~3 ms for a DS-CNN activation). `onesLike(x)` makes the same ones inside the backend.
+ * Sum and Mean gradients: tfjs-core multiplies dy by `ones(x.shape)` (a full-size JS array filled on every call,
+ * ~3 ms for a DS-CNN activation) and, for Mean, divides the full-size product. Broadcasting the (small) dy — divided
+ * first for Mean — writes the same values in one pass (Tile on wasm is block copies). Same values bit for bit:
+ * dy·1 = dy, and (dy·1)/n = dy/n.
  */
-function onesF32(x: Tensor): Tensor {
-  return x.dtype === 'float32' ? tf.onesLike(x) : tf.onesLike(x).asType('float32');
-}
-
-function expandedDy(dy: Tensor, x: Tensor, axisAttr: unknown): Tensor {
+function broadcastDy(dy: Tensor, x: Tensor, axisAttr: unknown): Tensor {
   const axes = tf.util.parseAxisParam(axisAttr as number | number[], x.shape);
   const shape = x.shape.slice();
   for (const a of axes) shape[a] = 1;
-  return tf.reshape(dy, shape);
+  const g = dy.dtype === 'float32' ? dy : tf.cast(dy, 'float32');
+  return tf.broadcastTo(tf.reshape(g, shape), x.shape);
 }
 
 export const sumGradConfig: GradConfig = {
@@ -61,7 +86,7 @@ export const sumGradConfig: GradConfig = {
   inputsToSave: ['x'],
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
     const [x] = saved;
-    return { x: () => tf.mul(expandedDy(dy as Tensor, x, attrs.axis), onesF32(x)) };
+    return { x: () => broadcastDy(dy as Tensor, x, attrs.axis) };
   },
 };
 
@@ -72,8 +97,7 @@ export const meanGradConfig: GradConfig = {
     const [x] = saved;
     const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
     const reduceSize = axes.reduce((p, a) => p * x.shape[a], 1);
-    return {
-      x: () => tf.div(tf.mul(expandedDy(dy as Tensor, x, attrs.axis), onesF32(x)), reduceSize),
-    };
+    const g = (dy as Tensor).dtype === 'float32' ? (dy as Tensor) : tf.cast(dy as Tensor, 'float32');
+    return { x: () => broadcastDy(tf.div(g, reduceSize), x, attrs.axis) };
   },
 };

@@ -11,31 +11,8 @@
  */
 import { backend_util } from '@tensorflow/tfjs';
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
-import { asWasm, f32, free, isChannelsLast, matmul, runWasm, view, WasmBackend, zeros } from './wasm-heap';
-
-type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
-
-function convInfo(
-  xShape: number[],
-  filterShape: number[],
-  attrs: NamedAttrMap,
-  depthwise: boolean,
-): backend_util.Conv2DInfo {
-  if (!isChannelsLast(attrs.dataFormat)) {
-    throw new Error('tinylab wasm conv gradients support NHWC (channelsLast) only');
-  }
-  const dil = (attrs.dilations as number | [number, number] | undefined) ?? 1;
-  return backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    attrs.strides as number | [number, number],
-    dil,
-    attrs.pad as Pad,
-    attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
-    depthwise,
-    'channelsLast',
-  );
-}
+import { filterGradArgs, inputGradArgs, transposedPadding } from './conv-info';
+import { f32, free, matmul, runWasm, view, WasmBackend, zeros } from './wasm-heap';
 
 /** Is this a 1x1, stride-1, unpadded conv (im2col is the identity)? */
 function isPointwise(c: backend_util.Conv2DInfo): boolean {
@@ -197,11 +174,7 @@ function col2im(cols: Float32Array, dx: Float32Array, c: backend_util.Conv2DInfo
 
 /** Conv2DBackpropFilter: inputs {x, dy}, attrs {strides, pad, dataFormat, dimRoundingMode, filterShape[, dilations]}. */
 export function conv2dBackpropFilterWasm(inputs: NamedTensorInfoMap, attrs: NamedAttrMap, b: unknown): TensorInfo {
-  const backend = asWasm(b);
-  const x = inputs.x as TensorInfo;
-  const dy = inputs.dy as TensorInfo;
-  const filterShape = attrs.filterShape as number[];
-  const c = convInfo(x.shape, filterShape, attrs, false);
+  const { backend, x, dy, filterShape, c } = filterGradArgs(inputs, attrs, b, false);
   const P = c.batchSize * c.outHeight * c.outWidth;
   const K = c.filterHeight * c.filterWidth * c.inChannels;
   const CO = c.outChannels;
@@ -236,23 +209,17 @@ function conv2dBackpropFilterCore(
 
 /** Conv2DBackpropInput: inputs {dy, filter}, attrs {inputShape, strides, pad, dataFormat, dimRoundingMode}. */
 export function conv2dBackpropInputWasm(inputs: NamedTensorInfoMap, attrs: NamedAttrMap, b: unknown): TensorInfo {
-  const backend = asWasm(b);
-  const dy = inputs.dy as TensorInfo;
-  const filter = inputs.filter as TensorInfo;
-  const inputShape = attrs.inputShape as number[];
-  const c = convInfo(inputShape, filter.shape, attrs, false);
+  const { backend, dy, filter, inputShape, c } = inputGradArgs(inputs, attrs, b, false);
   const P = c.batchSize * c.outHeight * c.outWidth;
   const K = c.filterHeight * c.filterWidth * c.inChannels;
   const CO = c.outChannels;
   const KH = c.filterHeight, KW = c.filterWidth, CI = c.inChannels;
 
-  if (!isPointwise(c) && c.strideHeight === 1 && c.strideWidth === 1 && c.dilationHeight === 1 && c.dilationWidth === 1) {
+  if (!isPointwise(c) && c.strideHeight === 1 && c.strideWidth === 1) {
     // dx = conv(dy, rot180(W) with in/out swapped), 'full' padding minus the forward padding.
-    const padT = KH - 1 - c.padInfo.top;
-    const padL = KW - 1 - c.padInfo.left;
-    const padB = c.inHeight - c.outHeight + c.padInfo.top; // = H + pt − (OH − 1) − 1
-    const padR = c.inWidth - c.outWidth + c.padInfo.left;
-    if (padT >= 0 && padL >= 0 && padB >= 0 && padR >= 0) {
+    const tp = transposedPadding(c);
+    if (tp) {
+      const [padT, padB, padL, padR] = tp;
       const wf = backend.makeOutput([KH, KW, CO, CI], 'float32');
       const src = f32(backend, filter);
       const dst = f32(backend, wf);
@@ -271,7 +238,7 @@ export function conv2dBackpropInputWasm(inputs: NamedTensorInfoMap, attrs: Named
           strides: [1, 1],
           pad: [[0, 0], [padT, padB], [padL, padR], [0, 0]],
           dataFormat: 'NHWC',
-          dilations: [1, 1],
+          dilations: [c.dilationHeight, c.dilationWidth],
           dimRoundingMode: undefined,
         } as unknown as NamedAttrMap,
       );

@@ -6,7 +6,9 @@
  *   DepthwiseConv2dNativeBackpropFilter (missing upstream)
  *   DepthwiseConv2dNativeBackpropInput  (missing upstream)
  *   Conv2DBackpropInput                 (override: upstream is a scalar loop, up to 12x slower than the forward conv)
- * and a FusedBatchNorm gradient without `tile` (WASM Tile was ~35 % of a DS-CNN step; broadcasting Mul does the same).
+ * and a FusedBatchNorm gradient without `tile` (WASM Tile was ~35 % of a DS-CNN step; broadcasting Mul does the same)
+ * whose four per-channel gradients come from one fused pass on wasm (TinylabBatchNormGradSums, batchnorm-stats.ts),
+ * plus the stock-kernel overrides in wasm-overrides.ts (incl. widened per-channel broadcasts, channel-broadcast.ts).
  *
  * Strategy, per kernel (see the measured choice in bench/train.ts and test/train/kernels.test.ts):
  *  - Where the maths is a GEMM, compose XNNPACK-backed WASM kernels (Conv2D, _FusedMatMul, Transpose, PadV2) called
@@ -22,6 +24,7 @@ import { conv2dBackpropFilterWasm, conv2dBackpropInputWasm } from './conv-grads'
 import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from './depthwise-grads';
 import { fusedBatchNormGradConfig, meanGradConfig, sumGradConfig } from './batchnorm-grad';
 import { overrideConfigs } from './wasm-overrides';
+import { BATCHNORM_GRAD_SUMS, batchNormGradSumsWasm } from './batchnorm-stats';
 
 export const WASM_KERNEL_OVERRIDES = [
   'Conv2DBackpropFilter',
@@ -35,8 +38,10 @@ export const WASM_KERNEL_OVERRIDES = [
   'Fill',
   'Tile',
   'Identity/Cast (zero-copy)',
-  'Sum/Mean (gradients without a JS ones() array)',
+  'Sum/Mean (gradients: broadcast dy, no full-size ones())',
   'FusedBatchNorm (per-channel)',
+  'TinylabBatchNormGradSums (fused BatchNorm gradient reductions)',
+  'Multiply/Add/Sub/RealDiv (per-channel broadcast on narrow channels)',
 ] as const;
 
 let registered = false;
@@ -60,6 +65,7 @@ export function registerWasmTrainingKernels(): void {
     config('Conv2DBackpropInput', conv2dBackpropInputWasm),
     config('DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilterWasm),
     config('DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInputWasm),
+    config(BATCHNORM_GRAD_SUMS, batchNormGradSumsWasm),
     ...overrideConfigs(),
   ];
   for (const c of configs) {
