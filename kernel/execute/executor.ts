@@ -2,7 +2,8 @@
  * Runs TypeScript cells. tslab's converter does the work that matters (type-check against everything declared so
  * far, transpile, hoist declarations, capture the last expression); this file is the small runtime around it, adapted
  * from tslab's executor.js so that we get the result *value* (tslab only prints it), interruptible execution,
- * lazily bound preloads and cell-relative error positions.
+ * lazily bound preloads and cell-relative error positions. The converter is tslab's, loaded with a TypeScript watch
+ * host that builds one program per new cell (tslabConverter.ts, singleProgramWatch.ts).
  */
 import Module from 'module';
 import { expandShorthandProperties } from './shorthand';
@@ -13,6 +14,8 @@ import { printQuickInfo } from 'tslab/dist/inspect';
 import { formatDiagnostics, formatRuntimeError, type CellRecord, type ErrorContent } from './errors';
 import { preloadDeclarations, preloadModules, type PreloadModule } from './preload';
 import { packageRoot } from './paths';
+import type { WatchControl } from './singleProgramWatch';
+import { loadTslabConverter } from './tslabConverter';
 import { TimerTracker } from '../session/timers';
 
 export type RunOutcome =
@@ -42,6 +45,7 @@ interface RuntimeGlobal {
 
 export class CellExecutor {
   private conv: Converter | undefined;
+  private watch: WatchControl | undefined;
   private prevDecl: string;
   private readonly initialDecl: string;
   private readonly preload: PreloadModule[];
@@ -82,7 +86,7 @@ export class CellExecutor {
   /** Create the converter now (a second or so); the kernel calls this right after answering kernel_info. */
   warm(): void {
     // One empty conversion loads the preloaded modules' declarations (tfjs types are large) before the first cell.
-    this.converter().convert(this.prevDecl, '');
+    this.convertNow(this.prevDecl, '');
   }
 
   get isWarm(): boolean {
@@ -90,9 +94,20 @@ export class CellExecutor {
   }
 
   private converter(): Converter {
-    // Required here, not at the top: loading the TypeScript compiler costs ~0.3-1 s, which kernel startup should not pay.
-    this.conv ??= (require('tslab/dist/converter') as typeof import('tslab/dist/converter')).createConverter({ isJS: false, isBrowser: false });
+    if (!this.conv) {
+      // Loaded here, not at the top: loading the TypeScript compiler costs ~0.3-1 s, which kernel startup should not pay.
+      const { converter, control } = loadTslabConverter();
+      this.watch = control;
+      this.conv = converter.createConverter({ isJS: false, isBrowser: false });
+    }
     return this.conv;
+  }
+
+  /** tslab's convert(), telling the watch host that its first rebuild only needs the cell's names (see singleProgramWatch). */
+  private convertNow(decls: string, src: string): ConvertResult {
+    const conv = this.converter();
+    this.watch?.probeNextRebuild();
+    return conv.convert(decls, src);
   }
 
   /** Lazy getters for preloaded names: the module loads on first read; assigning replaces the binding. */
@@ -223,7 +238,7 @@ export class CellExecutor {
       this.convertCache.set(key, hit);
       return hit;
     }
-    const converted = this.converter().convert(this.prevDecl, expandShorthandProperties(src));
+    const converted = this.convertNow(this.prevDecl, expandShorthandProperties(src));
     if (cacheable && !converted.sideOutputs?.length) {
       this.convertCache.set(key, converted);
       if (this.convertCache.size > CONVERT_CACHE_SIZE) this.convertCache.delete(this.convertCache.keys().next().value as string);
