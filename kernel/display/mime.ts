@@ -37,3 +37,31 @@ export async function toMimeBundle(value: unknown): Promise<MimeBundle> {
 export function isDisplayable(value: unknown): boolean {
   return value !== undefined && value !== null;
 }
+
+const VEGALITE_KEY = /^application\/vnd\.vegalite\.v\d+(\.\d+)?\+json$/;
+
+/**
+ * The outputs one bundle should become. A bundle that holds a Vega-Lite chart beside an HTML table (the MCU report,
+ * a sweep result, a distillation comparison) would show only its HTML everywhere: JupyterLab ranks text/html above
+ * Vega-Lite and nbconvert ranks it above images. So it becomes two outputs, the table and then the chart, and every
+ * chart gets its static SVG (with the PNG copy for nbconvert: raster.ts) if it came without one.
+ */
+export async function outputBundles(b: MimeBundle): Promise<MimeBundle[]> {
+  const vl = Object.keys(b.data).find((k) => VEGALITE_KEY.test(k));
+  if (!vl) return [b];
+  const hasHtml = b.data['text/html'] !== undefined;
+  if (!hasHtml && b.data['image/svg+xml'] !== undefined) return [b];
+  const raw = b.data[vl];
+  let chart: MimeBundle;
+  try {
+    // Loaded here, not at the top: vega is ESM-only and heavy; most bundles never need it.
+    const { renderVegaLite } = await import('./vegalite');
+    chart = await renderVegaLite((typeof raw === 'string' ? JSON.parse(raw) : raw) as object);
+  } catch {
+    return [b]; // a spec vega cannot render: the bundle as it is (the live renderer may still manage)
+  }
+  if (!hasHtml) return [{ data: { ...b.data, 'image/svg+xml': chart.data['image/svg+xml'] }, metadata: b.metadata ?? {} }];
+  const { [vl]: _chart, ...rest } = b.data;
+  void _chart;
+  return [{ data: rest, metadata: b.metadata ?? {} }, chart];
+}

@@ -99,7 +99,9 @@ function renderBundle(ctx: Context, data: Record<string, unknown>): string {
     // The report shows the SVG itself, so the PNG copy it carries for nbconvert (display/raster.ts) only adds weight.
     const svg = data['image/svg+xml'] !== undefined ? withoutRasterFallback(textOf(data['image/svg+xml'])) : undefined;
     const spec = typeof data[vl] === 'string' ? (JSON.parse(data[vl] as string) as unknown) : data[vl];
-    return renderChart(ctx, spec, svg);
+    // A bundle with a table beside its chart (from kernels before they split them: mime.ts outputBundles) shows both.
+    const table = data['text/html'] !== undefined ? `<div class="output html">${textOf(data['text/html'])}</div>` : '';
+    return table + renderChart(ctx, spec, svg);
   }
   if (data['text/html'] !== undefined) return `<div class="output html">${textOf(data['text/html'])}</div>`;
   if (data['image/svg+xml'] !== undefined) return `<div class="output image">${withoutRasterFallback(textOf(data['image/svg+xml']))}</div>`;

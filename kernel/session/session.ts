@@ -15,7 +15,7 @@ import { StreamCapture } from './streams';
 import { codePointToUtf16, utf16ToCodePoint } from './codepoints';
 import { kernelTimers } from './timers';
 import type { MimeBundle } from '../display/bundle';
-import { toMimeBundle } from '../display/mime';
+import { outputBundles, toMimeBundle } from '../display/mime';
 import { display, setDisplaySink, updateDisplay, type DisplaySink } from '../display/runtime';
 import { splitCell, hasMagic } from '../magics/cell';
 import { parseArgs } from '../magics/parser';
@@ -80,6 +80,8 @@ export class KernelSession implements RequestHandlers, DisplaySink {
   /** Where output goes: the last execute request (also after it finished, for timers that print later). */
   private outputCtx: RequestContext | undefined;
   private displayChain: Promise<void> = Promise.resolve();
+  /** Display ids of chart outputs split off table-and-chart bundles (so updates know whether one exists). */
+  private readonly chartDisplays = new Set<string>();
   private registryCache: MagicRegistry | undefined;
   private registryError: string | undefined;
   private warmed = false;
@@ -118,8 +120,16 @@ export class KernelSession implements RequestHandlers, DisplaySink {
     this.capture.gate();
     this.displayChain = this.displayChain
       .then(() => bundle)
-      .then((b) => {
+      .then(outputBundles)
+      .then(([b, chart]) => {
         ctx.publish(opts.update ? 'update_display_data' : 'display_data', { data: b.data, metadata: b.metadata ?? {}, transient: { display_id: opts.displayId } });
+        if (!chart) return;
+        // A table-and-chart bundle shows as two outputs (mime.ts outputBundles); the chart's own display id lets
+        // later updates replace it, and the first update that brings a chart adds its output.
+        const chartId = `${opts.displayId}:chart`;
+        const update = opts.update && this.chartDisplays.has(chartId);
+        this.chartDisplays.add(chartId);
+        ctx.publish(update ? 'update_display_data' : 'display_data', { data: chart.data, metadata: chart.metadata ?? {}, transient: { display_id: chartId } });
       })
       .catch((err: unknown) => {
         ctx.publish('stream', { name: 'stderr', text: `display failed: ${(err as Error).message}\n` });
@@ -249,8 +259,9 @@ export class KernelSession implements RequestHandlers, DisplaySink {
       result = await this.runCell(code, `Cell [${count}]`, abort.signal);
       await this.displayChain;
       if (result.status === 'ok' && result.hasValue && !silent) {
-        const bundle = await toMimeBundle(result.value);
+        const [bundle, ...more] = await outputBundles(await toMimeBundle(result.value));
         ctx.publish('execute_result', { execution_count: count, data: bundle.data, metadata: bundle.metadata ?? {} });
+        for (const m of more) ctx.publish('display_data', { data: m.data, metadata: m.metadata ?? {}, transient: {} });
         if (storeHistory) this.history.setOutput(count, String(bundle.data['text/plain'] ?? ''));
       }
     } catch (err) {

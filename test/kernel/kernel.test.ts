@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { withoutRasterFallback } from '../../kernel/display/raster';
 import { Driver, assertBuilt, errorOf, resultText, streamText, tempJupyter, type Collected } from './harness';
 
 jest.setTimeout(240_000);
@@ -140,8 +141,12 @@ test('display, updateDisplay, clearOutput, table, rich objects and vegaLite', as
   expect(rich.content.data['text/html']).toBe('<i>rich</i>');
   expect(clear.content.wait).toBe(true);
   expect(chart.content.data['application/vnd.vegalite.v5+json'].mark).toBe('bar');
-  const svg = chart.content.data['image/svg+xml'] as string;
-  expect(svg.startsWith('<svg')).toBe(true);
+  const wrapped = chart.content.data['image/svg+xml'] as string;
+  expect(wrapped.startsWith('<svg')).toBe(true);
+  // The SVG carries a PNG copy for nbconvert and the vega SVG itself as an image (kernel/display/raster.ts).
+  expect(wrapped).toContain('src="data:image/png;base64,');
+  const svg = withoutRasterFallback(wrapped);
+  expect(svg).not.toBe(wrapped);
   // Three bars: vega renders each rect mark as a path inside the mark group.
   const marks = svg.match(/<g class="mark-rect role-mark[^>]*>(.*?)<\/g>/);
   expect(marks).not.toBeNull();
