@@ -83,6 +83,14 @@ describe('C code generation (host gcc)', () => {
     expect(r.mismatches).toBe(0);
   });
 
+  test("TFLite's double-rounding requantisation (high-mul, then rounding shift) is bit-exact too", async () => {
+    const data = await mnist14();
+    const qm = quantizeModel(buildResDw(), data, { method: 'minmax', calibrationSize: 64, rounding: 'double' });
+    expect(generateC(qm).files['kernels.c']).toContain('tl_srdhm');
+    const r = await checkBitExact(qm);
+    expect(r.mismatches).toBe(0);
+  });
+
   test('trained CNN (1 epoch, realistic weight and activation ranges) is bit-exact', async () => {
     const { model, data } = await trainedCnn(1);
     const qm = quantizeModel(model, data, { method: 'mse', calibrationSize: 100 });

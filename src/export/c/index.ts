@@ -4,18 +4,40 @@
  * anything that can be exported as qjson can be compiled. Weights become `const` arrays (flash); activations live in
  * one static arena laid out by the cost simulator's planner (planArena), so the generated RAM equals the predicted
  * arena. No malloc, no float in the int8 path; the same model always yields the same bytes (no timestamps, fixed order).
+ * Requantisation follows the model's rounding (single or TFLite's double). `dsp: true` selects SMLAD conv/dense kernels
+ * for cores with the DSP extension. model_invoke calls MODEL_LAYER_HOOK(i) around layers (empty by default; the
+ * emulator harness in harness.ts times layers with it).
+ *
+ * Verification on emulated Cortex-M boards: targets.ts (MPS2 boards), harness.ts (start-up, semihosting main, linker
+ * script), build.ts (arm-none-eabi-gcc), qemu.ts (qemu-system-arm, -icount), linkmap.ts (sizes), verify.ts (vs
+ * runInt8), fit.ts (instruction-cost fit for src/mcu/instructions.ts), verify-models.ts (the benchmark models).
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { InputError } from '../../common/errors';
 import type { GraphNode } from '../../graph/types';
 import { numElements } from '../../graph/types';
 import { planArena } from '../../mcu/planner';
 import type { QuantizedModel } from '../../quantize/types';
 import { toQuantizedJson, type QuantizedJsonNode } from '../qjson';
-import { FIXEDPOINT_C, KERNEL_DECLS, KERNEL_DEFS, KERNEL_ORDER, type KernelName } from './kernels';
+import { DOT_DSP_C, KERNEL_DECLS, KERNEL_DEFS, KERNEL_ORDER, fixedpointC, type KernelName } from './kernels';
 
 export interface GenerateCOptions {
   /** Prefix for the public symbols (`<name>_invoke`, `<NAME>_INPUT_SIZE`…). Default 'model'. */
   name?: string;
+  /**
+   * Kernels for cores with the M-profile DSP extension (Cortex-M4/M7/M33…): conv2d and dense weights are stored
+   * transposed and multiplied two pairs at a time with SMLAD. Still bit-exact; falls back to scalar code where
+   * __ARM_FEATURE_DSP is not defined (so the same files build on a host or an M0+/M3).
+   */
+  dsp?: boolean;
+}
+
+/** Reorder int8 weights from [rows][cols] to [cols][rows] (conv [kh·kw·C][CO] → [CO][kh·kw·C], dense [K][N] → [N][K]). */
+function transpose(w: Int8Array | ArrayLike<number>, rows: number, cols: number): Int8Array {
+  const t = new Int8Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c];
+  return t;
 }
 
 export interface GeneratedC {
@@ -61,6 +83,8 @@ export function generateC(qm: QuantizedModel, opts: GenerateCOptions = {}): Gene
   if (json.inputs.length !== 1 || json.outputs.length !== 1) throw new InputError(`C export supports one input and one output; '${json.name}' has ${json.inputs.length} and ${json.outputs.length}`);
   if (json.output !== 'int8') throw new InputError(`C export needs an int8 output; quantize '${json.name}' with output: 'int8'`);
 
+  // Requantisation rounding of the model (qjson: absent in old files means TFLite's double rounding).
+  const rounding = json.rounding ?? 'double';
   const plan = planArena(g);
   // Reshape/flatten nodes the planner marks in-place alias their input's buffer: resolve tensors to a buffer root.
   const root = new Map<string, string>();
@@ -83,13 +107,16 @@ export function generateC(qm: QuantizedModel, opts: GenerateCOptions = {}): Gene
     const out = node.outputs[0];
     const shapes = `${node.inputShapes.map((s) => `[${s.join(',')}]`).join(' + ')} -> [${node.outputShape.join(',')}]`;
     body.push(`  /* ${i}: ${cmt(node.name)} (${node.op}${node.activation && node.activation !== 'none' ? ', ' + node.activation : ''}) ${shapes} */`);
+    body.push(`  ${P}_LAYER_HOOK(${i});`);
     if (qn.keptFloat) throw new InputError(`layer '${node.name}' is kept float; C export runs int8 only — quantize it without keepFloat`);
     const inOff = -tq(ins[0]).zeroPoint;
     const zo = tq(out).zeroPoint;
     const lo = qn.actMin ?? -128;
     const hi = qn.actMax ?? 127;
-    const emitParams = () => {
-      consts.push(`/* ${cmt(node.name)}: weights [${(node.weightShapes[0] ?? []).join(', ')}], bias, requantisation */\n` + cArray('int8_t', `${id}_w`, qn.weights!) + cArray('int32_t', `${id}_b`, qn.bias!) + cArray('int32_t', `${id}_m`, qn.multipliers!) + cArray('int32_t', `${id}_s`, qn.shifts!));
+    const emitParams = (transposedTo?: { rows: number; cols: number; layout: string }) => {
+      const w = transposedTo ? transpose(qn.weights!, transposedTo.rows, transposedTo.cols) : qn.weights!;
+      const layout = transposedTo ? `, stored ${transposedTo.layout}` : '';
+      consts.push(`/* ${cmt(node.name)}: weights [${(node.weightShapes[0] ?? []).join(', ')}]${layout}, bias, requantisation */\n` + cArray('int8_t', `${id}_w`, w) + cArray('int32_t', `${id}_b`, qn.bias!) + cArray('int32_t', `${id}_m`, qn.multipliers!) + cArray('int32_t', `${id}_s`, qn.shifts!));
     };
     switch (node.op) {
       case 'conv2d':
@@ -101,18 +128,22 @@ export function generateC(qm: QuantizedModel, opts: GenerateCOptions = {}): Gene
         const [dh, dw] = node.attrs.dilations ?? [1, 1];
         const pt = padBefore(H, OH, kh, sh, dh, node.attrs.padding, 0);
         const pl = padBefore(W, OW, kw, sw, dw, node.attrs.padding, 1);
-        emitParams();
         const dwc = node.op === 'depthwiseConv2d';
-        used.add(dwc ? 'depthwise' : 'conv2d');
-        body.push(`  tl_${dwc ? 'depthwise' : 'conv2d'}(${ptr(ins[0])}, ${H}, ${W}, ${C}, ${ptr(out)}, ${OH}, ${OW}, ${dwc ? last : CO}, ${id}_w, ${kh}, ${kw}, ${sh}, ${sw}, ${dh}, ${dw}, ${pt}, ${pl}, ${id}_b, ${id}_m, ${id}_s, ${inOff}, ${zo}, ${lo}, ${hi});`);
+        // Fewer than 4 input channels leave SMLAD's 4-wide steps empty and only add call overhead (first layers).
+        const dsp = !dwc && !!opts.dsp && C >= 4;
+        emitParams(dsp ? { rows: kh * kw * C, cols: CO, layout: '[CO][kh][kw][C] for the DSP kernel' } : undefined);
+        const kname: KernelName = dwc ? 'depthwise' : dsp ? 'conv2d_dsp' : 'conv2d';
+        used.add(kname);
+        body.push(`  tl_${kname}(${ptr(ins[0])}, ${H}, ${W}, ${C}, ${ptr(out)}, ${OH}, ${OW}, ${dwc ? last : CO}, ${id}_w, ${kh}, ${kw}, ${sh}, ${sw}, ${dh}, ${dw}, ${pt}, ${pl}, ${id}_b, ${id}_m, ${id}_s, ${inOff}, ${zo}, ${lo}, ${hi});`);
         break;
       }
       case 'dense': {
         const [K, N] = node.weightShapes[0];
         const rows = numElements(node.inputShapes[0].slice(1)) / K;
-        emitParams();
-        used.add('dense');
-        body.push(`  tl_dense(${ptr(ins[0])}, ${rows}, ${K}, ${N}, ${ptr(out)}, ${id}_w, ${id}_b, ${id}_m, ${id}_s, ${inOff}, ${zo}, ${lo}, ${hi});`);
+        const dsp = !!opts.dsp && K >= 4;
+        emitParams(dsp ? { rows: K, cols: N, layout: '[N][K] for the DSP kernel' } : undefined);
+        used.add(dsp ? 'dense_dsp' : 'dense');
+        body.push(`  tl_${dsp ? 'dense_dsp' : 'dense'}(${ptr(ins[0])}, ${rows}, ${K}, ${N}, ${ptr(out)}, ${id}_w, ${id}_b, ${id}_m, ${id}_s, ${inOff}, ${zo}, ${lo}, ${hi});`);
         break;
       }
       case 'maxPool':
@@ -191,6 +222,8 @@ export function generateC(qm: QuantizedModel, opts: GenerateCOptions = {}): Gene
 #define ${P}_INPUT_SIZE ${inSize}
 #define ${P}_OUTPUT_SIZE ${outSize}
 #define ${P}_ARENA_SIZE ${Math.max(plan.arenaBytes, 1)}
+/* Layers (nodes of the deployed graph, in execution order), numbered as in model.c's comments. */
+#define ${P}_NUM_LAYERS ${g.nodes.length}
 /* Input shape [${json.tensors[inT].shape.slice(1).join(', ')}] (NHWC), output shape [${json.tensors[outT].shape.slice(1).join(', ')}]. */
 /* real = scale * (q - zero_point) */
 #define ${P}_INPUT_SCALE ${f(json.tensors[inT].scale)}f
@@ -216,15 +249,15 @@ ${kernels.map((k) => KERNEL_DECLS[k]).join('\n')}
   const kernelsC = `/* Generated by tinylab. int8 kernels, bit-exact with tinylab's integer reference engine. */
 #include <stdint.h>
 #include "kernels.h"
-
-${FIXEDPOINT_C}
+${kernels.some((k) => k.endsWith('_dsp')) ? '\n' + DOT_DSP_C : ''}
+${fixedpointC(rounding)}
 ${kernels.map((k) => KERNEL_DEFS[k]).join('\n')}`;
   const arenaMap = plan.buffers
     .slice()
     .sort((a, b) => a.offset - b.offset || a.name.localeCompare(b.name))
     .map((b) => ` *   [${b.offset}, ${b.offset + b.bytes}) ${cmt(b.name)} (${b.kind}, nodes ${b.first}..${b.last})`)
     .join('\n');
-  const modelC = `/* Generated by tinylab from model '${cmt(json.name)}' (${json.method} calibration). Do not edit. */
+  const modelC = `/* Generated by tinylab from model '${cmt(json.name)}' (${json.method} calibration, requantisation rounded ${rounding === 'single' ? 'once' : 'twice, as TFLite'}). Do not edit. */
 #include <stdint.h>
 #include <string.h>
 #include "${'model.h'}"
@@ -237,12 +270,31 @@ ${arenaMap}
  */
 static int8_t arena[${P}_ARENA_SIZE] __attribute__((aligned(16)));
 
+/* Called before layer i and, with i = ${P}_NUM_LAYERS, after the last: empty unless a build defines it (the
+ * emulator harness defines it to read a timer, to count instructions per layer). */
+#ifndef ${P}_LAYER_HOOK
+#define ${P}_LAYER_HOOK(i) ((void)0)
+#endif
+
 int ${prefix}_invoke(const int8_t *in, int8_t *out) {
   memcpy(${ptr(inT)}, in, ${P}_INPUT_SIZE);
 ${body.join('\n')}
+  ${P}_LAYER_HOOK(${P}_NUM_LAYERS);
   memcpy(out, ${ptr(outT)}, ${P}_OUTPUT_SIZE);
   return 0;
 }
 `;
   return { files: { 'model.h': modelH, 'model.c': modelC, 'kernels.h': kernelsH, 'kernels.c': kernelsC }, arenaBytes: plan.arenaBytes };
+}
+
+/** Generate and write model.h, model.c, kernels.h, kernels.c into `dir` (created); returns the files written. */
+export function writeC(qm: QuantizedModel, dir: string, opts: GenerateCOptions = {}): { files: Array<{ path: string; bytes: number }>; arenaBytes: number } {
+  const c = generateC(qm, opts);
+  fs.mkdirSync(dir, { recursive: true });
+  const files = Object.entries(c.files).map(([name, text]) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, text);
+    return { path: file, bytes: Buffer.byteLength(text) };
+  });
+  return { files, arenaBytes: c.arenaBytes };
 }

@@ -5,8 +5,14 @@
  * output bytes are deterministic.
  */
 
-/** Fixed-point helpers (src/quantize/fixedpoint.ts), always emitted: every requantising kernel uses them. */
-export const FIXEDPOINT_C = `/* TFLite SaturatingRoundingDoublingHighMul + RoundingDivideByPOT (fixedpoint.ts). */
+/** Saturating clamp to an activation range, always emitted. */
+const CLAMP_C = `static int8_t tl_clamp8(int32_t v, int32_t lo, int32_t hi) {
+  return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+}
+`;
+
+/** Double rounding (TFLite's reference): SaturatingRoundingDoublingHighMul + RoundingDivideByPOT (fixedpoint.ts). */
+const MBQM_DOUBLE_C = `/* TFLite SaturatingRoundingDoublingHighMul + RoundingDivideByPOT (fixedpoint.ts): two roundings. */
 static int32_t tl_srdhm(int32_t a, int32_t b) {
   if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
   int64_t ab = (int64_t)a * (int64_t)b;
@@ -29,17 +35,32 @@ int32_t tl_mbqm(int32_t x, int32_t m, int32_t s) {
   int32_t xs = (int32_t)((uint32_t)x << left);
   return tl_rdbp(tl_srdhm(xs, m), right);
 }
+`;
 
-static int8_t tl_clamp8(int32_t v, int32_t lo, int32_t hi) {
-  return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+/** Single rounding (TFLITE_SINGLE_ROUNDING / CMSIS_NN_USE_SINGLE_ROUNDING; fixedpoint.ts multiplyByQuantizedMultiplierSingle). */
+const MBQM_SINGLE_C = `/* round(x * m / 2^(31 - s)) from the exact 64-bit product, ties away from zero: one rounding
+ * (fixedpoint.ts multiplyByQuantizedMultiplierSingle). |x * m| <= 2^62, so adding half cannot overflow. */
+int32_t tl_mbqm(int32_t x, int32_t m, int32_t s) {
+  int ts = 31 - (int)s; /* 1..62 */
+  int64_t p = (int64_t)x * (int64_t)m;
+  int64_t half = (int64_t)1 << (ts - 1);
+  int64_t r = p >= 0 ? (p + half) >> ts : -((-p + half) >> ts);
+  return (int32_t)(uint32_t)(uint64_t)r; /* wraps to int32 like the reference's | 0 */
 }
 `;
 
-export type KernelName = 'conv2d' | 'depthwise' | 'dense' | 'maxpool' | 'avgpool' | 'gap' | 'add' | 'softmax' | 'lut';
+/** Fixed-point helpers for a rounding mode: every requantising kernel uses tl_mbqm. */
+export function fixedpointC(rounding: 'single' | 'double'): string {
+  return (rounding === 'single' ? MBQM_SINGLE_C : MBQM_DOUBLE_C) + '\n' + CLAMP_C;
+}
+
+export type KernelName = 'conv2d' | 'depthwise' | 'dense' | 'maxpool' | 'avgpool' | 'gap' | 'add' | 'softmax' | 'lut' | 'conv2d_dsp' | 'dense_dsp';
 
 export const KERNEL_DECLS: Record<KernelName, string> = {
   conv2d: `void tl_conv2d(const int8_t *x, int H, int W, int C, int8_t *y, int OH, int OW, int CO, const int8_t *w, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl, const int32_t *bias, const int32_t *M, const int32_t *S, int32_t in_off, int32_t out_zp, int32_t lo, int32_t hi);`,
   depthwise: `void tl_depthwise(const int8_t *x, int H, int W, int C, int8_t *y, int OH, int OW, int mult, const int8_t *w, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl, const int32_t *bias, const int32_t *M, const int32_t *S, int32_t in_off, int32_t out_zp, int32_t lo, int32_t hi);`,
+  conv2d_dsp: `void tl_conv2d_dsp(const int8_t *x, int H, int W, int C, int8_t *y, int OH, int OW, int CO, const int8_t *wt, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl, const int32_t *bias, const int32_t *M, const int32_t *S, int32_t in_off, int32_t out_zp, int32_t lo, int32_t hi);`,
+  dense_dsp: `void tl_dense_dsp(const int8_t *x, int rows, int K, int N, int8_t *y, const int8_t *wt, const int32_t *bias, const int32_t *M, const int32_t *S, int32_t in_off, int32_t out_zp, int32_t lo, int32_t hi);`,
   dense: `void tl_dense(const int8_t *x, int rows, int K, int N, int8_t *y, const int8_t *w, const int32_t *bias, const int32_t *M, const int32_t *S, int32_t in_off, int32_t out_zp, int32_t lo, int32_t hi);`,
   maxpool: `void tl_maxpool(const int8_t *x, int H, int W, int C, int8_t *y, int OH, int OW, int kh, int kw, int sh, int sw, int pt, int pl, int32_t lo, int32_t hi);`,
   avgpool: `void tl_avgpool(const int8_t *x, int H, int W, int C, int8_t *y, int OH, int OW, int kh, int kw, int sh, int sw, int pt, int pl, int32_t zp, int32_t lo, int32_t hi);`,
@@ -48,6 +69,38 @@ export const KERNEL_DECLS: Record<KernelName, string> = {
   softmax: `void tl_softmax(const int8_t *x, int rows, int N, int8_t *y, const int32_t *exp_lut);`,
   lut: `void tl_lut(const int8_t *x, int n, int8_t *y, const int8_t *lut);`,
 };
+
+/**
+ * The DSP variant's dot product: four int8 pairs per step with the M-profile DSP extension — SXTB16 widens bytes 0,2
+ * (and, rotated, 1,3) to int16 lanes, SADD16 adds the input offset (|x + off| <= 255 fits int16), SMLAD does two
+ * 16x16 multiplies and both adds into the int32 accumulator. Integer sums wrap identically in any order, so this is
+ * bit-exact with the scalar loop, which is also the fallback on cores (and hosts) without the extension. Emitted once,
+ * after the includes, when a DSP kernel is used.
+ */
+export const DOT_DSP_C = `#include <string.h>
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+#define TL_HAVE_DSP 1
+#endif
+
+static int32_t tl_dot(const int8_t *x, const int8_t *w, int n, int32_t in_off, int32_t acc) {
+  int i = 0;
+#ifdef TL_HAVE_DSP
+  const int16x2_t off2 = (int16x2_t)(((uint32_t)(uint16_t)in_off << 16) | (uint32_t)(uint16_t)in_off);
+  for (; i + 4 <= n; i += 4) {
+    uint32_t xv, wv;
+    memcpy(&xv, x + i, 4); /* unaligned word loads: allowed on v7E-M/v8-M mainline */
+    memcpy(&wv, w + i, 4);
+    int16x2_t x02 = __sadd16(__sxtb16((int8x4_t)xv), off2);
+    int16x2_t x13 = __sadd16(__sxtb16((int8x4_t)((xv >> 8) | (xv << 24))), off2);
+    acc = __smlad(x02, __sxtb16((int8x4_t)wv), acc);
+    acc = __smlad(x13, __sxtb16((int8x4_t)((wv >> 8) | (wv << 24))), acc);
+  }
+#endif
+  for (; i < n; i++) acc += ((int32_t)x[i] + in_off) * (int32_t)w[i];
+  return acc;
+}
+`;
 
 export const KERNEL_DEFS: Record<KernelName, string> = {
   conv2d: `${KERNEL_DECLS.conv2d.slice(0, -1)} {
@@ -96,6 +149,34 @@ export const KERNEL_DEFS: Record<KernelName, string> = {
     for (int n = 0; n < N; n++) {
       int32_t acc = bias[n];
       for (int k = 0; k < K; k++) acc += ((int32_t)x[r * K + k] + in_off) * (int32_t)w[k * N + n];
+      y[r * N + n] = tl_clamp8(tl_mbqm(acc, M[n], S[n]) + out_zp, lo, hi);
+    }
+}
+`,
+  conv2d_dsp: `/* Weights pre-transposed to [CO][kh][kw][C] so each tap's input channels and weights are contiguous for tl_dot. */
+${KERNEL_DECLS.conv2d_dsp.slice(0, -1)} {
+  for (int oy = 0; oy < OH; oy++)
+    for (int ox = 0; ox < OW; ox++)
+      for (int co = 0; co < CO; co++) {
+        int32_t acc = bias[co];
+        for (int ky = 0; ky < kh; ky++) {
+          int iy = oy * sh - pt + ky * dh;
+          if (iy < 0 || iy >= H) continue;
+          for (int kx = 0; kx < kw; kx++) {
+            int ix = ox * sw - pl + kx * dw;
+            if (ix < 0 || ix >= W) continue;
+            acc = tl_dot(x + (iy * W + ix) * C, wt + ((co * kh + ky) * kw + kx) * C, C, in_off, acc);
+          }
+        }
+        y[(oy * OW + ox) * CO + co] = tl_clamp8(tl_mbqm(acc, M[co], S[co]) + out_zp, lo, hi);
+      }
+}
+`,
+  dense_dsp: `/* Weights pre-transposed to [N][K]: one contiguous row per output for tl_dot. */
+${KERNEL_DECLS.dense_dsp.slice(0, -1)} {
+  for (int r = 0; r < rows; r++)
+    for (int n = 0; n < N; n++) {
+      int32_t acc = tl_dot(x + r * K, wt + n * K, K, in_off, bias[n]);
       y[r * N + n] = tl_clamp8(tl_mbqm(acc, M[n], S[n]) + out_zp, lo, hi);
     }
 }
@@ -185,4 +266,4 @@ export const KERNEL_DEFS: Record<KernelName, string> = {
 `,
 };
 
-export const KERNEL_ORDER: KernelName[] = ['conv2d', 'depthwise', 'dense', 'maxpool', 'avgpool', 'gap', 'add', 'softmax', 'lut'];
+export const KERNEL_ORDER: KernelName[] = ['conv2d', 'conv2d_dsp', 'depthwise', 'dense', 'dense_dsp', 'maxpool', 'avgpool', 'gap', 'add', 'softmax', 'lut'];
