@@ -1,7 +1,7 @@
 /**
  * The integer-only reference engine: runs a QuantizedModel the way an int8 kernel library (TFLite reference kernels,
  * CMSIS-NN) does — int8 activations and weights, int32 accumulators (Int32Array stores wrap like int32), fixed-point
- * requantisation with TFLite's rounding, saturation to the fused activation's clamp. No float arithmetic touches the
+ * requantisation (the model's rounding: one rounding of the 64-bit product, or TFLite's two), saturation to the fused activation's clamp. No float arithmetic touches the
  * activations except in nodes the user kept float and at the model's float boundaries (input quantize, output
  * dequantize).
  */

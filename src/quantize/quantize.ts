@@ -33,7 +33,12 @@ export interface QuantizeOptions extends LongRunOptions {
   rounding?: RequantRounding;
 }
 
-export const DEFAULT_ROUNDING: RequantRounding = 'double';
+/**
+ * Single rounding: each requantised value is the correctly rounded real one, so float runtimes (onnxruntime on our QDQ
+ * export) agree with the integer engine and the generated C on every output instead of drifting a step per layer.
+ * 'double' reproduces TFLite/CMSIS-NN's default build bit for bit.
+ */
+export const DEFAULT_ROUNDING: RequantRounding = 'single';
 
 /** Int8 kernels the integer engine has. Anything else must be kept float. */
 const INT8_OPS = new Set<string>([

@@ -106,6 +106,15 @@ test('tinylab export --c writes C99 sources that compile with gcc', async () => 
   const bad = await capture(() => exportCli([path.join(dir, 'cnn'), '--c', cDir, '--output', 'float']));
   expect(bad.code).toBe(2);
   expect(bad.err).toMatch(/int8 path only/);
+  // --dsp: the SMLAD kernels (with their portable fallback, so host gcc compiles them too).
+  const dspDir = path.join(dir, 'c-dsp');
+  const d = await capture(() => exportCli([path.join(dir, 'cnn'), '--c', dspDir, '--dsp', '--calibration', '100']));
+  expect(d.code).toBe(0);
+  expect(fs.readFileSync(path.join(dspDir, 'kernels.c'), 'utf8')).toContain('_dsp');
+  execFileSync('gcc', ['-std=c99', '-Wall', '-Werror', '-fsyntax-only', '-I', dspDir, path.join(dspDir, 'kernels.c')]);
+  const noC = await capture(() => exportCli([path.join(dir, 'cnn'), '--dsp']));
+  expect(noC.code).toBe(2);
+  expect(noC.err).toMatch(/--dsp selects C kernels: add --c DIR/);
 });
 
 test('%quantize shows the report and stores the int8 model; %export writes it', async () => {
