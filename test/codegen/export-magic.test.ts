@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { magics } from '../../kernel/magics/quantize';
 import { parseArgs } from '../../kernel/magics/parser';
 import type { MagicContext, MagicSpec } from '../../kernel/magics/types';
+import { recordingContext } from '../helpers/magic-context';
 import { generateC } from '../../src/export/c';
 import { verifyOnHost } from '../../src/export/c/verify';
 import { buildCnn } from '../../src/models';
@@ -29,15 +30,7 @@ beforeAll(async () => {
   await mnist14();
   model = buildCnn({ inputShape: [14, 14, 1], numClasses: 10, filters: 4, depth: 2, seed: 3 });
   vars.set('model', model);
-  ctx = {
-    signal: new AbortController().signal,
-    display: () => 'd1',
-    updateDisplay: () => undefined,
-    print: () => undefined,
-    getVariable: (n) => vars.get(n),
-    setVariable: (n, v) => void vars.set(n, v),
-    cwd: dir,
-  };
+  ctx = recordingContext({ vars, cwd: dir }).ctx;
   spec = magics.find((m) => m.name === 'export')!;
 });
 

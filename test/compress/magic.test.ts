@@ -12,6 +12,7 @@ import { train } from '../../src/train';
 import { magics } from '../../kernel/magics/compress';
 import { parseArgs } from '../../kernel/magics/parser';
 import type { MagicContext } from '../../kernel/magics/types';
+import { recordingContext, type RecordingContext } from '../helpers/magic-context';
 
 let data: DataSplits;
 let model: tf.LayersModel;
@@ -25,20 +26,8 @@ beforeAll(async () => {
 
 afterAll(() => model?.dispose());
 
-function session(): { ctx: MagicContext; vars: Map<string, unknown>; printed: string[]; displays: number } {
-  const vars = new Map<string, unknown>([['model', model], ['data', data]]);
-  const printed: string[] = [];
-  const s = { vars, printed, displays: 0, ctx: undefined as unknown as MagicContext };
-  s.ctx = {
-    signal: new AbortController().signal,
-    display: () => String(++s.displays),
-    updateDisplay: () => undefined,
-    print: (t) => printed.push(t),
-    getVariable: (n) => vars.get(n),
-    setVariable: (n, v) => vars.set(n, v),
-    cwd: process.cwd(),
-  };
-  return s;
+function session(): RecordingContext {
+  return recordingContext({ vars: new Map<string, unknown>([['model', model], ['data', data]]) });
 }
 
 async function run(name: string, line: string, ctx: MagicContext): Promise<{ toMimeBundle(): { data: Record<string, unknown> } }> {

@@ -11,23 +11,11 @@ import type { DistillComparison } from '../../src/distill';
 import { magics } from '../../kernel/magics/distill';
 import { parseArgs } from '../../kernel/magics/parser';
 import type { MagicContext } from '../../kernel/magics/types';
+import { recordingContext, type Shown } from '../helpers/magic-context';
 import { VegaLiteChart } from '../../kernel/display/vegalite';
 
-function context(vars: Map<string, unknown>, shown: Array<{ id: string; value: unknown; update: boolean }>, signal = new AbortController().signal): MagicContext {
-  let n = 0;
-  return {
-    signal,
-    display: (value) => {
-      const id = `d${n++}`;
-      shown.push({ id, value, update: false });
-      return id;
-    },
-    updateDisplay: (id, value) => shown.push({ id, value, update: true }),
-    print: (t) => shown.push({ id: 'stdout', value: t, update: false }),
-    getVariable: (k) => vars.get(k),
-    setVariable: (k, v) => vars.set(k, v),
-    cwd: process.cwd(),
-  };
+function context(vars: Map<string, unknown>, shown: Shown[], signal = new AbortController().signal): MagicContext {
+  return recordingContext({ vars, shown, signal }).ctx;
 }
 
 test('%distill --teacher t --student s: live display, table, chart, variables', async () => {

@@ -8,6 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { magics } from '../../kernel/magics/mcu';
 import type { MagicContext } from '../../kernel/magics/types';
+import { recordingContext } from '../helpers/magic-context';
 import { graphFromOnnx } from '../../src/graph/onnx';
 import { listBoards } from '../../src/mcu/boards';
 import { tinyConvNet } from './onnx-fixtures';
@@ -98,31 +99,21 @@ describe('command line', () => {
 });
 
 describe('%mcu / %boards magics', () => {
-  const ctx = (vars: Record<string, unknown>): MagicContext => ({
-    signal: new AbortController().signal,
-    display: () => 'id',
-    updateDisplay: () => undefined,
-    print: () => undefined,
-    getVariable: (n) => vars[n],
-    setVariable: (n, v) => {
-      vars[n] = v;
-    },
-    cwd: ROOT,
-  });
+  const ctx = (vars = new Map<string, unknown>()): MagicContext => recordingContext({ vars, cwd: ROOT }).ctx;
   const mcu = magics.find((m) => m.name === 'mcu')!;
   const boards = magics.find((m) => m.name === 'boards')!;
 
   test('%mcu prices a session variable and returns a displayable report', async () => {
-    const vars: Record<string, unknown> = { net: graphFromOnnx(tinyConvNet()) };
+    const vars = new Map<string, unknown>([['net', graphFromOnnx(tinyConvNet())]]);
     const out = (await mcu.run({ model: 'net', board: 'nrf52840-dk', dtype: 'int8', runtime: 'cmsis-nn', out: 'rep' }, ctx(vars))) as { toMimeBundle(): { data: Record<string, unknown> }; board: string };
     expect(out.board).toBe('nRF52840-DK');
     expect(Object.keys(out.toMimeBundle().data)).toContain('application/vnd.vegalite.v5+json');
-    expect(vars.rep).toBe(out);
-    await expect(Promise.resolve().then(() => mcu.run({ model: 'nothing' }, ctx({})))).rejects.toThrow(/no variable or file named 'nothing'/);
+    expect(vars.get('rep')).toBe(out);
+    await expect(Promise.resolve().then(() => mcu.run({ model: 'nothing' }, ctx()))).rejects.toThrow(/no variable or file named 'nothing'/);
   });
 
   test('%boards filters by core', async () => {
-    const b = (await boards.run({ core: 'cortex-m0+' }, ctx({}))) as { data: Record<string, string> };
+    const b = (await boards.run({ core: 'cortex-m0+' }, ctx())) as { data: Record<string, string> };
     expect(b.data['text/plain']).toContain('NUCLEO-G0B1RE');
     expect(b.data['text/plain']).not.toContain('NUCLEO-H743ZI2');
   });

@@ -12,7 +12,7 @@ import { saveModel } from '../../src/train';
 import { run as quantizeCli } from '../../src/quantize/cli';
 import { run as exportCli } from '../../src/export/cli';
 import { magics } from '../../kernel/magics/quantize';
-import type { MagicContext } from '../../kernel/magics/types';
+import { recordingContext } from '../helpers/magic-context';
 import { isRichDisplayable } from '../../kernel/display/bundle';
 import type { QuantizeReport } from '../../src/quantize';
 import { trainedCnn } from './fixtures';
@@ -118,16 +118,7 @@ test('tinylab export --c writes C99 sources that compile with gcc', async () => 
 });
 
 test('%quantize shows the report and stores the int8 model; %export writes it', async () => {
-  const vars = new Map<string, unknown>([['model', model]]);
-  const ctx: MagicContext = {
-    signal: new AbortController().signal,
-    display: () => 'd1',
-    updateDisplay: () => undefined,
-    print: () => undefined,
-    getVariable: (n) => vars.get(n),
-    setVariable: (n, v) => void vars.set(n, v),
-    cwd: dir,
-  };
+  const { ctx, vars } = recordingContext({ vars: new Map<string, unknown>([['model', model]]), cwd: dir });
   const q = magics.find((m) => m.name === 'quantize')!;
   const rep = (await q.run({ model: 'model', calibration: 100, method: 'mse', 'eval-limit': 300 }, ctx)) as QuantizeReport;
   expect(isRichDisplayable(rep)).toBe(true);

@@ -3,32 +3,16 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { magics } from '../../kernel/magics/sweep';
-import type { MagicContext, ParsedArgs } from '../../kernel/magics/types';
+import type { ParsedArgs } from '../../kernel/magics/types';
+import { recordingContext } from '../helpers/magic-context';
 import { sweepParallelCoordinates, sweepParamChart, sweepParetoChart } from '../../src/charts/sweep';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tinylab-sweep-magic-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function context(body: string | undefined, vars: Record<string, unknown>) {
-  const shown: Array<{ id: string; value: unknown }> = [];
-  const updates: string[] = [];
-  const printed: string[] = [];
-  let n = 0;
-  const ctx: MagicContext = {
-    body,
-    signal: new AbortController().signal,
-    display: (value, opts) => {
-      const id = opts?.id ?? `d${n++}`;
-      shown.push({ id, value });
-      return id;
-    },
-    updateDisplay: (id) => void updates.push(id),
-    print: (t) => void printed.push(t),
-    getVariable: (k) => vars[k],
-    setVariable: (k, v) => void (vars[k] = v),
-    cwd: tmp,
-  };
-  return { ctx, shown, updates, printed, vars };
+  const r = recordingContext({ body, vars: new Map(Object.entries(vars)), cwd: tmp });
+  return { ...r, updates: () => r.shown.filter((d) => d.update).map((d) => d.id) };
 }
 
 const sweepMagic = magics.find((m) => m.name === 'sweep')!;
@@ -40,8 +24,8 @@ describe('%%sweep / %sweeps', () => {
     const c = context('x: uniform(-1, 1)\nn: int(0, 5)', vars);
     const args: ParsedArgs = { trials: 8, trial: 'f', objective: 'loss', name: 'm1', store: 'store.sqlite', optimizer: 'bayes', seed: 1, out: 'res' };
     const best = (await sweepMagic.run(args, c.ctx)) as { data: Record<string, unknown> };
-    expect(c.updates.length).toBeGreaterThanOrEqual(2);
-    const res = c.vars.res as { trials: unknown[]; best: { metrics: { loss: number } } };
+    expect(c.updates().length).toBeGreaterThanOrEqual(2);
+    const res = c.vars.get('res') as { trials: unknown[]; best: { metrics: { loss: number } } };
     expect(res.trials).toHaveLength(8);
     expect(JSON.parse(String(best.data['text/plain']))).toHaveProperty('x');
     expect(c.printed.join('')).toMatch(/sweep m1: best loss = /);
@@ -50,7 +34,7 @@ describe('%%sweep / %sweeps', () => {
     // resume with a larger budget keeps the 8 and adds 2
     const c2 = context('', vars);
     await sweepMagic.run({ ...args, name: undefined, resume: 'm1', trials: 10 }, c2.ctx);
-    expect((c2.vars.res as { trials: unknown[] }).trials).toHaveLength(10);
+    expect((c2.vars.get('res') as { trials: unknown[] }).trials).toHaveLength(10);
   });
 
   test('errors name the fix', async () => {

@@ -9,26 +9,14 @@ import * as tf from '@tensorflow/tfjs';
 import { magics } from '../../kernel/magics/training';
 import { parseArgs } from '../../kernel/magics/parser';
 import type { MagicContext } from '../../kernel/magics/types';
+import { recordingContext, type Shown as RecordedDisplay } from '../helpers/magic-context';
 import type { DataSplits } from '../../src/data';
 import { initBackend } from '../../src/backend';
 
-type Shown = Array<{ id: string; value: unknown; update: boolean }>;
+type Shown = RecordedDisplay[];
 
 function context(vars: Map<string, unknown>, shown: Shown, signal = new AbortController().signal, cwd = process.cwd()): MagicContext {
-  let n = 0;
-  return {
-    signal,
-    display: (value) => {
-      const id = `d${n++}`;
-      shown.push({ id, value, update: false });
-      return id;
-    },
-    updateDisplay: (id, value) => shown.push({ id, value, update: true }),
-    print: (t) => shown.push({ id: 'stdout', value: t, update: false }),
-    getVariable: (k) => vars.get(k),
-    setVariable: (k, v) => vars.set(k, v),
-    cwd,
-  };
+  return recordingContext({ vars, shown, signal, cwd }).ctx;
 }
 
 const run = async (name: string, line: string, ctx: MagicContext) => {
