@@ -50,6 +50,29 @@ const common = [
   { name: 'seed', type: 'int', default: 0, help: 'seed of the fine-tuning batch order' },
 ] as const;
 
+/** The model, data splits and output variable every compression magic starts from. */
+function inputs(ctx: MagicContext, magic: string, args: ParsedArgs, suffix: string) {
+  const name = String(args.model);
+  const model = modelVar(ctx, magic, name);
+  const data = dataVar(ctx, magic, String(args.data ?? 'data'));
+  const out = args.out ? String(args.out) : `${name}_${suffix}`;
+  if (!IDENT.test(out)) throw new InputError(`%${magic}: --out must be a variable name, got '${out}'`);
+  return { model, data, out };
+}
+
+/** The fine-tuning options of the `common` arguments, with the cell's interrupt and live progress. */
+function fineTuning(args: ParsedArgs, ctx: MagicContext) {
+  return {
+    finetuneEpochs: args['finetune-epochs'] as number,
+    learningRate: args.lr as number,
+    finetuneBatchSize: args.batch as number,
+    board: String(args.board),
+    seed: args.seed as number,
+    signal: ctx.signal,
+    onProgress: progress(ctx),
+  };
+}
+
 export const magics: MagicSpec[] = [
   {
     name: 'project',
@@ -71,24 +94,14 @@ export const magics: MagicSpec[] = [
     ],
     examples: ['%project model --variance 0.95', '%project model --reduction 0.6 --finetune-epochs 2 --out small'],
     async run(args: ParsedArgs, ctx: MagicContext) {
-      const name = String(args.model);
-      const model = modelVar(ctx, 'project', name);
-      const data = dataVar(ctx, 'project', String(args.data ?? 'data'));
       if (args.variance !== undefined && args.reduction !== undefined) throw new InputError('%project: give --variance or --reduction, not both');
-      const out = args.out ? String(args.out) : `${name}_projected`;
-      if (!IDENT.test(out)) throw new InputError(`%project: --out must be a variable name, got '${out}'`);
+      const { model, data, out } = inputs(ctx, 'project', args, 'projected');
       const r = await projectAndFineTune(model, data, {
         variance: args.variance as number | undefined,
         reduction: args.reduction as number | undefined,
         maxSamples: args.calibration as number,
         layers: args.layers as string[] | undefined,
-        finetuneEpochs: args['finetune-epochs'] as number,
-        learningRate: args.lr as number,
-        finetuneBatchSize: args.batch as number,
-        board: String(args.board),
-        seed: args.seed as number,
-        signal: ctx.signal,
-        onProgress: progress(ctx),
+        ...fineTuning(args, ctx),
       });
       ctx.setVariable(out, r.model);
       ctx.print(`projected model stored in '${out}'\n`);
@@ -114,22 +127,9 @@ export const magics: MagicSpec[] = [
     ],
     examples: ['%prune model --sparsity 0.5', '%prune model --filters 0.3 --finetune-epochs 2 --out slim'],
     async run(args: ParsedArgs, ctx: MagicContext) {
-      const name = String(args.model);
-      const model = modelVar(ctx, 'prune', name);
-      const data = dataVar(ctx, 'prune', String(args.data ?? 'data'));
       if ((args.sparsity === undefined) === (args.filters === undefined)) throw new InputError('%prune: give exactly one of --sparsity (magnitude) or --filters (structured)');
-      const out = args.out ? String(args.out) : `${name}_pruned`;
-      if (!IDENT.test(out)) throw new InputError(`%prune: --out must be a variable name, got '${out}'`);
-      const ft = {
-        finetuneEpochs: args['finetune-epochs'] as number,
-        learningRate: args.lr as number,
-        finetuneBatchSize: args.batch as number,
-        board: String(args.board),
-        seed: args.seed as number,
-        signal: ctx.signal,
-        onProgress: progress(ctx),
-        layers: args.layers as string[] | undefined,
-      };
+      const { model, data, out } = inputs(ctx, 'prune', args, 'pruned');
+      const ft = { ...fineTuning(args, ctx), layers: args.layers as string[] | undefined };
       const r = args.sparsity !== undefined
         ? await magnitudePruneReport(model, data, { sparsity: args.sparsity as number, ...ft })
         : await filterPruneReport(model, data, { fraction: args.filters as number, ...ft });
