@@ -86,7 +86,12 @@ export function createTsForTslab(ts: Ts): { ts: Ts; control: WatchControl } {
       }
     };
 
-    const host = ts.createWatchCompilerHost(rootFiles, options, sys, undefined, reportDiagnostic, reportWatchStatus);
+    // Only @types/node is included automatically (tslab's type roots always hold it). Without `types`, TypeScript adds
+    // every package under each node_modules/@types above the notebook: a kernel started inside a repository with jest,
+    // babel… typings checked ~40 more files per cell and saw their globals (`describe`, `expect`). Imported packages
+    // still find their own @types through module resolution.
+    const cellOptions: TS.CompilerOptions = { ...options, types: options.types ?? ['node'] };
+    const host = ts.createWatchCompilerHost(rootFiles, cellOptions, sys, undefined, reportDiagnostic, reportWatchStatus);
     let latest: LightBuilder | undefined;
     host.createProgram = ((rootNames, opts, compilerHost, oldBuilder, configFileParsingDiagnostics, projectReferences) => {
       const old = oldBuilder as unknown as LightBuilder | undefined;
@@ -95,7 +100,7 @@ export function createTsForTslab(ts: Ts): { ts: Ts; control: WatchControl } {
           ? old.getProgram()
           : ts.createProgram({
               rootNames: rootNames ?? [],
-              options: opts ?? options,
+              options: opts ?? cellOptions,
               host: compilerHost,
               oldProgram: old?.getProgramOrUndefined(),
               configFileParsingDiagnostics,
@@ -160,10 +165,10 @@ export function createTsForTslab(ts: Ts): { ts: Ts; control: WatchControl } {
 
     function probeCell(text: string): TS.SourceFile & { locals?: Map<string, unknown> } {
       const file = ts.createSourceFile(srcFilename!, text, {
-        languageVersion: options.target ?? ts.ScriptTarget.ES2022,
-        setExternalModuleIndicator: internals.getSetExternalModuleIndicator(options),
+        languageVersion: cellOptions.target ?? ts.ScriptTarget.ES2022,
+        setExternalModuleIndicator: internals.getSetExternalModuleIndicator(cellOptions),
       });
-      internals.bindSourceFile(file, options);
+      internals.bindSourceFile(file, cellOptions);
       return file as TS.SourceFile & { locals?: Map<string, unknown> };
     }
 

@@ -99,6 +99,22 @@ describe('the wrapped tslab converter (in process)', () => {
     // Completion after a probe sees a real program.
     expect(ours.complete(prev, 'mulberr', 7).candidates).toContain('mulberry32');
   });
+
+  test('only @types/node is included automatically: a kernel started inside a repository does not see its jest globals', () => {
+    // Jest runs with cwd = the repository, whose node_modules/@types holds jest's typings (and ~20 others).
+    expect(fs.existsSync(path.join(process.cwd(), 'node_modules', '@types', 'jest'))).toBe(true);
+    const prev = preloadDeclarations(preloadModules());
+    const cell = "describe('x', () => undefined)";
+    expect(stock.convert(prev, cell).diagnostics).toEqual([]);
+    control.probeNextRebuild();
+    const jestless = ours.convert(prev, cell).diagnostics;
+    expect(jestless.map((d) => d.code)).toEqual([2593]); // "Cannot find name 'describe'. Do you need … test runner?"
+    expect(jestless[0].messageText).toMatch(/Cannot find name 'describe'/);
+    // Node's globals and modules are still typed.
+    control.probeNextRebuild();
+    const node = ours.convert(prev, "import { join } from 'path';\nconst here: string = join(process.cwd(), 'x'); Buffer.from(here).length");
+    expect(node.diagnostics).toEqual([]);
+  });
 });
 
 describe('new cells through the real kernel', () => {
