@@ -7,11 +7,10 @@
  * the in-emit CommonJS transform produces (enums, namespaces, classes, imports, local .ts modules) runs.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { loadTslabConverter } from '../../kernel/execute/tslabConverter';
 import { preloadDeclarations, preloadModules } from '../../kernel/execute/preload';
-import { Driver, assertBuilt, errorOf, resultText, streamText, tempJupyter, type Collected } from './harness';
+import { Driver, kernelInTempDir, assertBuilt, errorOf, resultText, streamText, type Collected } from './harness';
 
 jest.setTimeout(240_000);
 
@@ -118,22 +117,12 @@ describe('the wrapped tslab converter (in process)', () => {
 });
 
 describe('new cells through the real kernel', () => {
-  let jupyter: { dir: string; env: NodeJS.ProcessEnv };
+  const kernel = kernelInTempDir();
   let d: Driver;
   let nbDir: string;
-
-  beforeAll(async () => {
-    assertBuilt();
-    jupyter = tempJupyter('signal');
-    nbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinylab-nb-'));
-    d = new Driver(jupyter.env);
-    await d.call('start', { kernel_name: 'tinylab', cwd: nbDir });
-  });
-
-  afterAll(async () => {
-    await d?.close();
-    fs.rmSync(jupyter.dir, { recursive: true, force: true });
-    fs.rmSync(nbDir, { recursive: true, force: true });
+  beforeAll(() => {
+    d = kernel.driver;
+    nbDir = kernel.nbDir;
   });
 
   const ok = (c: Collected): Collected => {

@@ -128,3 +128,35 @@ export function errorOf(c: Collected): { ename: string; evalue: string; tracebac
   const e = c.outputs.find((o) => o.msg_type === 'error');
   return e ? (e.content as { ename: string; evalue: string; traceback: string[] }) : undefined;
 }
+
+/**
+ * A tinylab kernel for one test file, started in a fresh notebook directory outside the package (preloading must not
+ * depend on the cwd) and shut down afterwards. Call at describe or file level; use `.driver` inside tests.
+ */
+export function kernelInTempDir(): { readonly driver: Driver; readonly nbDir: string } {
+  let jupyter: { dir: string; env: NodeJS.ProcessEnv } | undefined;
+  let nbDir: string | undefined;
+  let d: Driver | undefined;
+  beforeAll(async () => {
+    assertBuilt();
+    jupyter = tempJupyter('signal');
+    nbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinylab-nb-'));
+    d = new Driver(jupyter.env);
+    await d.call('start', { kernel_name: 'tinylab', cwd: nbDir });
+  });
+  afterAll(async () => {
+    await d?.close();
+    if (jupyter) fs.rmSync(jupyter.dir, { recursive: true, force: true });
+    if (nbDir) fs.rmSync(nbDir, { recursive: true, force: true });
+  });
+  return {
+    get driver(): Driver {
+      if (!d) throw new Error('the kernel is not started yet (use .driver inside a test)');
+      return d;
+    },
+    get nbDir(): string {
+      if (!nbDir) throw new Error('the kernel is not started yet (use .nbDir inside a test)');
+      return nbDir;
+    },
+  };
+}

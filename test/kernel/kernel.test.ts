@@ -4,30 +4,19 @@
  * stop_on_error, magics, completion, inspection, history, restart.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { withoutRasterFallback } from '../../kernel/display/raster';
-import { Driver, assertBuilt, errorOf, resultText, streamText, tempJupyter, type Collected } from './harness';
+import { Driver, kernelInTempDir, errorOf, resultText, streamText, type Collected } from './harness';
 
 jest.setTimeout(240_000);
 
-let jupyter: { dir: string; env: NodeJS.ProcessEnv };
+// The notebook directory is outside the package: preloading must not depend on the cwd.
+const kernel = kernelInTempDir();
 let d: Driver;
 let nbDir: string;
-
-beforeAll(async () => {
-  assertBuilt();
-  jupyter = tempJupyter('signal');
-  // The notebook directory is outside the package: preloading must not depend on the cwd.
-  nbDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinylab-nb-'));
-  d = new Driver(jupyter.env);
-  await d.call('start', { kernel_name: 'tinylab', cwd: nbDir });
-});
-
-afterAll(async () => {
-  await d?.close();
-  fs.rmSync(jupyter.dir, { recursive: true, force: true });
-  fs.rmSync(nbDir, { recursive: true, force: true });
+beforeAll(() => {
+  d = kernel.driver;
+  nbDir = kernel.nbDir;
 });
 
 function ok(c: Collected): Collected {
