@@ -60,7 +60,11 @@ export function preloadModules(): PreloadModule[] {
   return out;
 }
 
-/** The initial declarations (tslab's `prevDecl`) that make preloaded names known to completion and the checker. */
-export function preloadDeclarations(mods: readonly PreloadModule[]): string {
-  return mods.map((m) => `import { ${m.names.join(', ')} } from ${JSON.stringify(m.path.split(path.sep).join('/'))};\n`).join('');
+/**
+ * The initial declarations (tslab's `prevDecl`) that make preloaded names known to completion and the checker.
+ * `moduleNames` maps a module's path to the name the declaration bundle gives it (preloadBundle.ts); without one the
+ * import is by absolute path.
+ */
+export function preloadDeclarations(mods: readonly PreloadModule[], moduleNames: Record<string, string> = {}): string {
+  return mods.map((m) => `import { ${m.names.join(', ')} } from ${JSON.stringify(moduleNames[m.path] ?? m.path.split(path.sep).join('/'))};\n`).join('');
 }

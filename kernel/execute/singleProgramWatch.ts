@@ -36,15 +36,23 @@ type AfterProgramCreate = (program: TS.BuilderProgram) => void;
 export interface WatchControl {
   /** The next program rebuild is the first of a convert(): answer it with the cell parsed and bound on its own. */
   probeNextRebuild(): void;
-  /** Counters for tests: real programs built, and rebuilds answered by the probe. */
-  readonly stats: { programs: number; probes: number };
+  /** Counters for tests: real programs built, rebuilds answered by the probe, and the last program's file count. */
+  readonly stats: { programs: number; probes: number; files: number };
+}
+
+/** The preloaded declarations as one file of ambient modules (declarationBundle.ts). */
+export interface BundleRoot {
+  /** The bundle's path, added to every program's root files. */
+  file: string;
+  /** Module names it declares: left unresolved, so the checker takes the ambient module and its files stay out. */
+  moduleNames: readonly string[];
 }
 
 /** A TypeScript module object for tslab's converter, and the switch the executor flips before each convert(). */
-export function createTsForTslab(ts: Ts): { ts: Ts; control: WatchControl } {
+export function createTsForTslab(ts: Ts, bundle?: BundleRoot): { ts: Ts; control: WatchControl } {
   const internals = ts as unknown as TsInternals;
   let probeRequested = false;
-  const stats = { programs: 0, probes: 0 };
+  const stats = { programs: 0, probes: 0, files: 0 };
   const producedCommonJs = new Set<string>();
   const control: WatchControl = {
     probeNextRebuild: () => {
@@ -91,7 +99,24 @@ export function createTsForTslab(ts: Ts): { ts: Ts; control: WatchControl } {
     // babel… typings checked ~40 more files per cell and saw their globals (`describe`, `expect`). Imported packages
     // still find their own @types through module resolution.
     const cellOptions: TS.CompilerOptions = { ...options, types: options.types ?? ['node'] };
-    const host = ts.createWatchCompilerHost(rootFiles, cellOptions, sys, undefined, reportDiagnostic, reportWatchStatus);
+    const roots = bundle ? [...rootFiles, bundle.file] : rootFiles;
+    const host = ts.createWatchCompilerHost(roots, cellOptions, sys, undefined, reportDiagnostic, reportWatchStatus);
+    if (bundle) {
+      const bundled = new Set(bundle.moduleNames);
+      // Only the cell and __prev__ change between programs, so this runs for them alone; no cache, so a module file
+      // created next to the notebook after a failed import is found next time.
+      let cellFailed = false;
+      host.resolveModuleNames = (names, containingFile, _reused, redirectedReference, opts) => {
+        const out = names.map((name) =>
+          bundled.has(name) ? undefined : ts.resolveModuleName(name, containingFile, opts, host, undefined, redirectedReference).resolvedModule,
+        );
+        if (containingFile === srcFilename) cellFailed = out.some((r, i) => r === undefined && !bundled.has(names[i]));
+        return out;
+      };
+      // With its own resolver the watch program takes every file's resolutions for stale (re-resolving all ~160 files
+      // and never keeping a program) unless told which are: only a cell's failed import, whose file may exist now.
+      host.hasInvalidatedResolutions = (p) => cellFailed && p === srcFilename;
+    }
     let latest: LightBuilder | undefined;
     host.createProgram = ((rootNames, opts, compilerHost, oldBuilder, configFileParsingDiagnostics, projectReferences) => {
       const old = oldBuilder as unknown as LightBuilder | undefined;
@@ -107,6 +132,7 @@ export function createTsForTslab(ts: Ts): { ts: Ts; control: WatchControl } {
               projectReferences,
             });
       stats.programs++;
+      stats.files = program.getSourceFiles().length;
       // tslab reads the cell's top-level names (`locals`) right away; TypeScript's builder had bound every file by
       // creating a checker, this one binds the cell alone (the checker skips files already bound).
       const cell = program.getSourceFile(srcFilename);

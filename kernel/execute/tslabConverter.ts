@@ -8,17 +8,20 @@ import * as fs from 'fs';
 import Module from 'module';
 import * as path from 'path';
 import type * as TS from '@tslab/typescript-for-tslab';
-import { createTsForTslab, type WatchControl } from './singleProgramWatch';
+import { createTsForTslab, type BundleRoot, type WatchControl } from './singleProgramWatch';
 
 type ConverterModule = typeof import('tslab/dist/converter');
 
 const TS_MODULE = '@tslab/typescript-for-tslab';
 
-export function loadTslabConverter(): { converter: ConverterModule; control: WatchControl } {
+/** The TypeScript instance tslab's converter loads (resolved from tslab's own directory). */
+export function tslabTypeScript(): typeof TS {
+  return require(require.resolve(TS_MODULE, { paths: [path.dirname(require.resolve('tslab/dist/converter'))] })) as typeof TS;
+}
+
+export function loadTslabConverter(bundle?: BundleRoot): { converter: ConverterModule; control: WatchControl } {
   const filename = require.resolve('tslab/dist/converter');
-  // The same TypeScript instance tslab would load (resolved from tslab's own directory).
-  const realTs = require(require.resolve(TS_MODULE, { paths: [path.dirname(filename)] })) as typeof TS;
-  const { ts, control } = createTsForTslab(realTs);
+  const { ts, control } = createTsForTslab(tslabTypeScript(), bundle);
   const mod = new Module(filename, module);
   mod.filename = filename;
   // Module._nodeModulePaths / _compile are internal but stable (the executor compiles side outputs the same way).
