@@ -47,6 +47,8 @@ interface RuntimeGlobal {
 export class CellExecutor {
   private conv: Converter | undefined;
   private watch: WatchControl | undefined;
+  /** The preloaded declarations come from the bundle (preloadBundle.ts), so the previous checker can be reused. */
+  private bundled = false;
   private prevDecl: string;
   /** The preload imports; by absolute path until the converter is made, then by the declaration bundle's names. */
   private initialDecl: string;
@@ -102,6 +104,7 @@ export class CellExecutor {
       // The preloaded declarations as one bundle file (preloadBundle.ts): a new cell's program then has ~160 files,
       // not ~850. Decided once, before any cell is converted, so every declaration refers to the same modules.
       const bundle = preloadBundle(this.preload);
+      this.bundled = bundle !== undefined;
       if (bundle) {
         const decl = preloadDeclarations(this.preload, bundle.entries);
         if (this.prevDecl.startsWith(this.initialDecl)) this.prevDecl = decl + this.prevDecl.slice(this.initialDecl.length);
@@ -118,7 +121,14 @@ export class CellExecutor {
   private convertNow(decls: string, src: string): ConvertResult {
     const conv = this.converter();
     this.watch?.probeNextRebuild();
-    return conv.convert(decls, src);
+    if (!this.watch) return conv.convert(decls, src);
+    // Only conversions reuse the previous checker; completion and inspection build real programs.
+    this.watch.reuseChecker = this.bundled && process.env.TINYLAB_REUSE_CHECKER !== '0';
+    try {
+      return conv.convert(decls, src);
+    } finally {
+      this.watch.reuseChecker = false;
+    }
   }
 
   /** Lazy getters for preloaded names: the module loads on first read; assigning replaces the binding. */

@@ -16,6 +16,7 @@
  *    checked the cell), and transpileModule passes output produced that way through unchanged.
  */
 import type * as TS from '@tslab/typescript-for-tslab';
+import { ambientModuleNames, swapBuilder, type SwapBuilder, type SwapInput } from './checkerReuse';
 import { createLightBuilder, type LightBuilder } from './lightBuilder';
 
 /** Internals of TypeScript 5.0 used here; all are exported by @tslab/typescript-for-tslab's bundle. */
@@ -28,6 +29,8 @@ interface TsInternals {
 
 /** JavaScript this module emitted as CommonJS already; transpileModule returns these unchanged (bounded, newest last). */
 const MAX_PRODUCED = 32;
+/** Cells checked by one program's checker before a new program is built (bounds what the checker keeps of old cells). */
+const MAX_SWAPS = 100;
 
 type Ts = typeof TS;
 type WatchHost = TS.WatchCompilerHostOfFilesAndCompilerOptions<TS.BuilderProgram>;
@@ -36,8 +39,13 @@ type AfterProgramCreate = (program: TS.BuilderProgram) => void;
 export interface WatchControl {
   /** The next program rebuild is the first of a convert(): answer it with the cell parsed and bound on its own. */
   probeNextRebuild(): void;
-  /** Counters for tests: real programs built, rebuilds answered by the probe, and the last program's file count. */
-  readonly stats: { programs: number; probes: number; files: number };
+  /**
+   * While true (the executor sets it around convert(), with the declaration bundle), a rebuild may be answered by
+   * the previous program's checker instead of a new program (checkerReuse.ts).
+   */
+  reuseChecker: boolean;
+  /** Counters for tests: real programs built, rebuilds answered by the probe or by the previous checker, and the last program's file count. */
+  readonly stats: { programs: number; probes: number; swaps: number; files: number };
 }
 
 /** The preloaded declarations as one file of ambient modules (declarationBundle.ts). */
@@ -52,12 +60,13 @@ export interface BundleRoot {
 export function createTsForTslab(ts: Ts, bundle?: BundleRoot): { ts: Ts; control: WatchControl } {
   const internals = ts as unknown as TsInternals;
   let probeRequested = false;
-  const stats = { programs: 0, probes: 0, files: 0 };
+  const stats = { programs: 0, probes: 0, swaps: 0, files: 0 };
   const producedCommonJs = new Set<string>();
   const control: WatchControl = {
     probeNextRebuild: () => {
       probeRequested = true;
     },
+    reuseChecker: false,
     stats,
   };
 
@@ -71,7 +80,8 @@ export function createTsForTslab(ts: Ts, bundle?: BundleRoot): { ts: Ts; control
   ): WatchHost {
     // tslab's roots are [__prev__.d.ts, __tslab__.ts]; the cell is the one that is not a declaration file.
     const srcFilename = rootFiles.find((f) => !f.endsWith('.d.ts'));
-    if (!srcFilename) throw new Error('tinylab: unexpected tslab root files ' + JSON.stringify(rootFiles));
+    const declFilename = rootFiles.find((f) => f.endsWith('.d.ts'));
+    if (!srcFilename || !declFilename) throw new Error('tinylab: unexpected tslab root files ' + JSON.stringify(rootFiles));
 
     // tslab drives rebuilds through system.setTimeout (it calls the stored callback itself). Interpose so that a
     // requested probe can answer a rebuild without building a program.
@@ -118,6 +128,10 @@ export function createTsForTslab(ts: Ts, bundle?: BundleRoot): { ts: Ts; control
       host.hasInvalidatedResolutions = (p) => cellFailed && p === srcFilename;
     }
     let latest: LightBuilder | undefined;
+    // The last real program, whose checker later cells may reuse (checkerReuse.ts); renewed every MAX_SWAPS cells so
+    // what the checker keeps of old cells stays bounded.
+    let anchor: { program: TS.Program; ambient: Set<string> | undefined; swaps: number; declCache: SwapInput['declCache'] | undefined } | undefined;
+    let serial = 0;
     host.createProgram = ((rootNames, opts, compilerHost, oldBuilder, configFileParsingDiagnostics, projectReferences) => {
       const old = oldBuilder as unknown as LightBuilder | undefined;
       const program =
@@ -138,14 +152,9 @@ export function createTsForTslab(ts: Ts, bundle?: BundleRoot): { ts: Ts; control
       const cell = program.getSourceFile(srcFilename);
       if (cell) internals.bindSourceFile(cell, program.getCompilerOptions());
       latest = createLightBuilder(program, configFileParsingDiagnostics ?? []);
-      latest.emit = (targetSourceFile, writeFile, cancellationToken, emitOnlyDtsFiles, customTransformers) => {
-        const onWrite: TS.WriteFileCallback = (fileName, text, ...rest) => {
-          if (fileName.endsWith('.js')) rememberCommonJs(text);
-          writeFile?.(fileName, text, ...rest);
-        };
-        const after = [...(customTransformers?.after ?? []), (ctx: TS.TransformationContext) => internals.transformModule(ctx)];
-        return program.emit(targetSourceFile, onWrite, cancellationToken, emitOnlyDtsFiles, { ...customTransformers, after } as TS.CustomTransformers);
-      };
+      latest.emit = emitWith(program);
+      const prev = program.getSourceFile(declFilename);
+      anchor = { program, ambient: undefined, swaps: 0, declCache: prev && { text: prev.text, file: prev } };
       // The watch program only stores and hands back what this returns; tslab calls the LightBuilder methods.
       return latest as unknown as TS.BuilderProgram;
     }) as WatchHost['createProgram'];
@@ -153,7 +162,7 @@ export function createTsForTslab(ts: Ts, bundle?: BundleRoot): { ts: Ts; control
     // tslab sets host.afterProgramCreate to capture each new builder; keep its function so a probe can hand it one.
     let tslabAfter: AfterProgramCreate | undefined;
     let delivered = false;
-    let probeShown = false;
+    let standInShown = false;
     Object.defineProperty(host, 'afterProgramCreate', {
       configurable: true,
       enumerable: true,
@@ -175,18 +184,47 @@ export function createTsForTslab(ts: Ts, bundle?: BundleRoot): { ts: Ts; control
         // Without top-level names tslab uses this very program to check and emit: build it for real.
         if (probe.locals && probe.locals.size > 0) {
           stats.probes++;
-          probeShown = true;
+          standInShown = true;
           tslabAfter(probeBuilder(probe) as unknown as TS.BuilderProgram);
           return;
         }
       }
       probeRequested = false;
+      if (control.reuseChecker && bundle && anchor && anchor.swaps < MAX_SWAPS && tslabAfter) {
+        const swapped = trySwap(anchor);
+        if (swapped) {
+          stats.swaps++;
+          anchor.swaps++;
+          standInShown = true;
+          tslabAfter(swapped as unknown as TS.BuilderProgram);
+          return;
+        }
+      }
       delivered = false;
       real();
       // If the contents equal the last real program's, TypeScript keeps it and does not call afterProgramCreate;
-      // after a probe tslab would be left holding the probe, so give it the real builder again.
-      if (!delivered && probeShown && latest && tslabAfter) tslabAfter(latest as unknown as TS.BuilderProgram);
-      probeShown = false;
+      // after a probe or a swap tslab would be left holding that, so give it the real builder again.
+      if (!delivered && standInShown && latest && tslabAfter) tslabAfter(latest as unknown as TS.BuilderProgram);
+      standInShown = false;
+    }
+
+    function trySwap(a: NonNullable<typeof anchor>): SwapBuilder | undefined {
+      if (!a.declCache) return undefined;
+      if (!a.ambient) {
+        a.ambient = ambientModuleNames(a.program.getTypeChecker());
+        for (const name of bundle?.moduleNames ?? []) a.ambient.add(name);
+      }
+      return swapBuilder(ts, {
+        anchor: a.program,
+        ambient: a.ambient,
+        srcFilename: srcFilename!,
+        declFilename: declFilename!,
+        cellText: system.readFile(srcFilename!) ?? '',
+        declText: system.readFile(declFilename!) ?? '',
+        serial: ++serial,
+        emitWith,
+        declCache: a.declCache,
+      });
     }
 
     function probeCell(text: string): TS.SourceFile & { locals?: Map<string, unknown> } {
@@ -211,6 +249,18 @@ export function createTsForTslab(ts: Ts, bundle?: BundleRoot): { ts: Ts; control
     }
 
     return host;
+  }
+
+  /** A program's emit with the CommonJS transform inside it (see 3. above), remembering the JavaScript it made. */
+  function emitWith(program: TS.Program): TS.Program['emit'] {
+    return (targetSourceFile, writeFile, cancellationToken, emitOnlyDtsFiles, customTransformers) => {
+      const onWrite: TS.WriteFileCallback = (fileName, text, ...rest) => {
+        if (fileName.endsWith('.js')) rememberCommonJs(text);
+        writeFile?.(fileName, text, ...rest);
+      };
+      const after = [...(customTransformers?.after ?? []), (ctx: TS.TransformationContext) => internals.transformModule(ctx)];
+      return program.emit(targetSourceFile, onWrite, cancellationToken, emitOnlyDtsFiles, { ...customTransformers, after } as TS.CustomTransformers);
+    };
   }
 
   function rememberCommonJs(text: string): void {

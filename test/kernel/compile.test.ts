@@ -181,6 +181,61 @@ describe('the wrapped converter with the declaration bundle (in process)', () =>
     expect(control.stats.files).toBeLessThan(300);
   });
 
+  test('reusing the previous checker (no new program per cell) gives the same results as stock tslab', () => {
+    const cells = [
+      '1+1',
+      'const a = 1; let b = "x"; a',
+      'function f(x: number) { return x * a; }\nf(2)',
+      'class C { constructor(public n: number) {} get twice() { return this.n * 2; } }\nnew C(3).twice',
+      'interface P { x: number }\ntype Q = P & { y: string };\nconst q: Q = { x: 1, y: "s" }; q',
+      'let c: number = "oops"',
+      'const { x, ...rest } = { x: 1, y: 2, z: 3 }; rest',
+      "import * as tf from '@tensorflow/tfjs';\nconst t = tf.tensor([1, -2, 3]).abs(); t.size",
+      'const wrong: string = t.size',
+      'import { join } from "path"; join("a", "b")',
+      'const m = await import("os"); m.platform()',
+      'a = 5; a',
+      'q.x + C.name',
+      'undefinedName + 1',
+      'const a = "redeclared"; a',
+      'type T = number; const tt: T = 1',
+      'const t2: T = "no"',
+      '// @ts-ignore\nconst ignored: string = 3; ignored',
+      'mulberry32(1)()',
+      'const g: LayerGraph | undefined = undefined; g',
+      'declare global { interface Window { z: number } }\nexport {}',
+      'a.length',
+    ];
+    const loaded = loadTslabConverter(bundle);
+    const reusing = loaded.converter.createConverter({ isJS: false, isBrowser: false });
+    try {
+      let prevStock = preloadDeclarations(preloadModules());
+      let prevOurs = preloadDeclarations(preloadModules(), bundle.entries);
+      for (const cell of cells) {
+        const s = stock.convert(prevStock, cell);
+        loaded.control.probeNextRebuild();
+        loaded.control.reuseChecker = true;
+        const o = reusing.convert(prevOurs, cell);
+        loaded.control.reuseChecker = false;
+        expect({ cell, output: o.output, decl: normalize(o.declOutput), diagnostics: o.diagnostics, last: o.lastExpressionVar, tla: !!o.hasToplevelAwait }).toEqual({
+          cell,
+          output: s.output,
+          decl: s.declOutput,
+          diagnostics: s.diagnostics,
+          last: s.lastExpressionVar,
+          tla: !!s.hasToplevelAwait,
+        });
+        if (s.diagnostics.length === 0 && s.declOutput !== undefined) prevStock = s.declOutput;
+        if (o.diagnostics.length === 0 && o.declOutput !== undefined) prevOurs = o.declOutput;
+      }
+      // Most cells were checked by the first program's checker; the global augmentation needed a real program.
+      expect(loaded.control.stats.swaps).toBeGreaterThanOrEqual(cells.length - 3);
+      expect(loaded.control.stats.programs).toBeLessThanOrEqual(3);
+    } finally {
+      reusing.close();
+    }
+  });
+
   test("a cell's failed local import is retried once the file exists; an unchanged cell keeps its program", () => {
     // Under the converter's rootDir (the working directory), as a notebook's own modules are.
     fs.mkdirSync(path.join(process.cwd(), 'test-artifacts'), { recursive: true });
