@@ -8,6 +8,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
 import { generateC } from '../../src/export/c';
 import { buildCnn } from '../../src/models';
 import { quantizeModel } from '../../src/quantize/quantize';
@@ -81,6 +82,35 @@ describe('C code generation (host gcc)', () => {
     expect(ops.has('depthwiseConv2d') && ops.has('add') && ops.has('avgPool') && ops.has('globalAvgPool')).toBe(true);
     const r = await checkBitExact(qm);
     expect(r.mismatches).toBe(0);
+  });
+
+  test('branches joined by concat (inputs on their own scales, rescaled) and an explicit zero pad are bit-exact', async () => {
+    const data = await mnist14();
+    const init = (seed: number) => tf.initializers.heNormal({ seed });
+    const input = tf.input({ shape: [14, 14, 1] });
+    // A pad that cannot merge into the next op (a 'same' conv): it stays a node of its own.
+    let x = tf.layers.zeroPadding2d({ padding: [[1, 2], [2, 1]], name: 'pad' }).apply(input) as tf.SymbolicTensor;
+    x = tf.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(1), name: 'stem' }).apply(x) as tf.SymbolicTensor;
+    const a = tf.layers.conv2d({ filters: 3, kernelSize: 1, kernelInitializer: init(2), name: 'branch_a' }).apply(x) as tf.SymbolicTensor;
+    const b = tf.layers.conv2d({ filters: 5, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(3), name: 'branch_b' }).apply(x) as tf.SymbolicTensor;
+    let z = tf.layers.concatenate({ axis: -1, name: 'join' }).apply([a, x, b]) as tf.SymbolicTensor;
+    z = tf.layers.maxPooling2d({ poolSize: 2, name: 'pool' }).apply(z) as tf.SymbolicTensor;
+    z = tf.layers.flatten({ name: 'flat' }).apply(z) as tf.SymbolicTensor;
+    const out = tf.layers.dense({ units: 10, kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }), name: 'head' }).apply(z) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: out, name: 'branches' });
+    try {
+      const qm = quantizeModel(model, data, { method: 'minmax', calibrationSize: 64 });
+      const join = qm.graph.nodes.find((n) => n.op === 'concat');
+      expect(join && qm.graph.nodes.some((n) => n.op === 'pad')).toBe(true);
+      // At least one branch has a scale of its own, so the rescaling path runs, not only the copy.
+      const scales = new Set(join!.inputs.map((t) => qm.tensors[t].scale));
+      expect(scales.size).toBeGreaterThan(1);
+      const r = await checkBitExact(qm);
+      expect(r.mismatches).toBe(0);
+      expect(generateC(qm).files['kernels.c']).toMatch(/tl_concat[\s\S]*tl_pad/);
+    } finally {
+      model.dispose();
+    }
   });
 
   test("TFLite's double-rounding requantisation (high-mul, then rounding shift) is bit-exact too", async () => {

@@ -47,7 +47,7 @@ export interface GeneratedC {
 }
 
 /** Ops the C backend runs; everything else is an InputError naming the layer. */
-export const C_SUPPORTED_OPS = ['conv2d', 'depthwiseConv2d', 'dense', 'maxPool', 'globalMaxPool', 'avgPool', 'globalAvgPool', 'add', 'reshape', 'flatten', 'softmax'] as const;
+export const C_SUPPORTED_OPS = ['conv2d', 'depthwiseConv2d', 'dense', 'maxPool', 'globalMaxPool', 'avgPool', 'globalAvgPool', 'add', 'concat', 'pad', 'reshape', 'flatten', 'softmax'] as const;
 
 /** Same padding rule as the engine (engine.ts padBefore). */
 function padBefore(size: number, out: number, k: number, s: number, d: number, p: GraphNode['attrs']['padding'], axis: 0 | 1): number {
@@ -181,6 +181,31 @@ export function generateC(qm: QuantizedModel, opts: GenerateCOptions = {}): Gene
         const m = qn.inputMultipliers!, s = qn.inputShifts!;
         used.add('add');
         body.push(`  tl_add(${ptr(ins[0])}, ${na}, ${ptr(ins[1])}, ${nb}, ${ptr(out)}, ${n}, ${tq(ins[0]).zeroPoint}, ${tq(ins[1]).zeroPoint}, ${qn.leftShift}, ${m[0]}, ${s[0]}, ${m[1]}, ${s[1]}, ${qn.outputMultiplier}, ${qn.outputShift}, ${zo}, ${lo}, ${hi});`);
+        break;
+      }
+      case 'concat': {
+        const rank = node.outputShape.length;
+        const axis = (node.attrs.axis ?? rank - 1) < 0 ? (node.attrs.axis ?? 0) + rank : (node.attrs.axis ?? rank - 1);
+        if (axis < 1) throw new InputError(`C export: concat '${node.name}' joins along the batch axis; only feature axes are supported`);
+        const outer = numElements(node.outputShape.slice(1, axis));
+        const outInner = numElements(node.outputShape.slice(axis));
+        used.add('concat');
+        let offset = 0;
+        ins.forEach((t, k) => {
+          const inner = numElements(node.inputShapes[k].slice(axis));
+          const q = tq(t);
+          const same = q.scale === tq(out).scale && q.zeroPoint === zo ? 1 : 0;
+          body.push(`  tl_concat(${ptr(t)}, ${outer}, ${inner}, ${ptr(out)}, ${outInner}, ${offset}, ${same}, ${q.zeroPoint}, ${qn.inputMultipliers![k]}, ${qn.inputShifts![k]}, ${zo});`);
+          offset += inner;
+        });
+        break;
+      }
+      case 'pad': {
+        const [, H, W, C] = node.inputShapes[0];
+        const [, OH, OW] = node.outputShape;
+        const [pt, pl] = node.attrs.pads ?? [0, 0, 0, 0];
+        used.add('pad');
+        body.push(`  tl_pad(${ptr(ins[0])}, ${H}, ${W}, ${C}, ${ptr(out)}, ${OH}, ${OW}, ${pt}, ${pl}, ${tq(ins[0]).zeroPoint});`);
         break;
       }
       case 'reshape':

@@ -54,7 +54,7 @@ export function fixedpointC(rounding: 'single' | 'double'): string {
   return (rounding === 'single' ? MBQM_SINGLE_C : MBQM_DOUBLE_C) + '\n' + CLAMP_C;
 }
 
-export type KernelName = 'conv2d' | 'depthwise' | 'dense' | 'maxpool' | 'avgpool' | 'gap' | 'add' | 'softmax' | 'lut' | 'conv2d_dsp' | 'dense_dsp';
+export type KernelName = 'conv2d' | 'depthwise' | 'dense' | 'maxpool' | 'avgpool' | 'gap' | 'add' | 'concat' | 'pad' | 'softmax' | 'lut' | 'conv2d_dsp' | 'dense_dsp';
 
 export const KERNEL_DECLS: Record<KernelName, string> = {
   conv2d: `void tl_conv2d(const int8_t *x, int H, int W, int C, int8_t *y, int OH, int OW, int CO, const int8_t *w, int kh, int kw, int sh, int sw, int dh, int dw, int pt, int pl, const int32_t *bias, const int32_t *M, const int32_t *S, int32_t in_off, int32_t out_zp, int32_t lo, int32_t hi);`,
@@ -66,6 +66,8 @@ export const KERNEL_DECLS: Record<KernelName, string> = {
   avgpool: `void tl_avgpool(const int8_t *x, int H, int W, int C, int8_t *y, int OH, int OW, int kh, int kw, int sh, int sw, int pt, int pl, int32_t zp, int32_t lo, int32_t hi);`,
   gap: `void tl_gap(const int8_t *x, int HW, int C, int8_t *y, int32_t in_zp, int left_shift, int32_t m, int32_t s, int32_t out_zp, int32_t lo, int32_t hi);`,
   add: `void tl_add(const int8_t *a, int na, const int8_t *b, int nb, int8_t *y, int n, int32_t zpa, int32_t zpb, int left_shift, int32_t ma, int32_t sa, int32_t mb, int32_t sb, int32_t mo, int32_t so, int32_t out_zp, int32_t lo, int32_t hi);`,
+  concat: `void tl_concat(const int8_t *x, int outer, int inner, int8_t *y, int out_inner, int offset, int same, int32_t in_zp, int32_t m, int32_t s, int32_t out_zp);`,
+  pad: `void tl_pad(const int8_t *x, int H, int W, int C, int8_t *y, int OH, int OW, int pt, int pl, int32_t zp);`,
   softmax: `void tl_softmax(const int8_t *x, int rows, int N, int8_t *y, const int32_t *exp_lut);`,
   lut: `void tl_lut(const int8_t *x, int n, int8_t *y, const int8_t *lut);`,
 };
@@ -245,6 +247,23 @@ ${KERNEL_DECLS.dense_dsp.slice(0, -1)} {
   }
 }
 `,
+  concat: `${KERNEL_DECLS.concat.slice(0, -1)} {
+  /* One input of a concatenation: its rows of \`inner\` values go to column \`offset\` of the output's rows, rescaled to
+     the output's scale unless both share it (engine.ts concat). */
+  for (int r = 0; r < outer; r++)
+    for (int j = 0; j < inner; j++) {
+      int32_t v = x[r * inner + j];
+      y[r * out_inner + offset + j] = same ? (int8_t)v : tl_clamp8(tl_mbqm(v - in_zp, m, s) + out_zp, -128, 127);
+    }
+}
+`,
+  pad: `${KERNEL_DECLS.pad.slice(0, -1)} {
+  /* Zero padding is the zero point; the input's rows are copied into place (engine.ts padOp). */
+  for (int i = 0; i < OH * OW * C; i++) y[i] = (int8_t)zp;
+  for (int yy = 0; yy < H; yy++)
+    for (int i = 0; i < W * C; i++) y[((yy + pt) * OW + pl) * C + i] = x[yy * W * C + i];
+}
+`,
   softmax: `${KERNEL_DECLS.softmax.slice(0, -1)} {
   for (int r = 0; r < rows; r++) {
     const int8_t *xr = x + r * N;
@@ -266,4 +285,4 @@ ${KERNEL_DECLS.dense_dsp.slice(0, -1)} {
 `,
 };
 
-export const KERNEL_ORDER: KernelName[] = ['conv2d', 'conv2d_dsp', 'depthwise', 'dense', 'dense_dsp', 'maxpool', 'avgpool', 'gap', 'add', 'softmax', 'lut'];
+export const KERNEL_ORDER: KernelName[] = ['conv2d', 'conv2d_dsp', 'depthwise', 'dense', 'dense_dsp', 'maxpool', 'avgpool', 'gap', 'add', 'concat', 'pad', 'softmax', 'lut'];
