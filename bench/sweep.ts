@@ -4,7 +4,12 @@
  * the reference figures (Optuna TPE and random search), the Bayesian optimizer's proposal time at 50 observations,
  * and the wall-time speed-up of `parallel: 2` over `parallel: 1` on equal CPU-bound trials.
  *
- * For the noisy function the figure is the noise-free value of the best observed trial, as in the reference.
+ * For the noisy function the figure is the noise-free value of the trial reported as best. Two rules are printed:
+ * "min-observed" (the lowest observed value: what Optuna's best_trial, hence the reference, reports) and, for the
+ * Bayesian optimizer, "GP rec." (its recommendation, `BayesOpt.recommend`: the tried point with the lowest GP
+ * posterior mean — what `sweep()` reports as `best`, %%sweep shows and the store keeps). Random search has no surrogate:
+ * its reported best is min-observed, so it has one row. The goal compares our reported best (GP rec.) with TPE's
+ * reported best (best_trial): each optimizer as its user sees it. On the deterministic functions the rules mostly agree.
  * Runs (problem, optimizer, seed) jobs on two child processes; the last line is one JSON object.
  */
 import * as os from 'os';
@@ -38,6 +43,8 @@ export interface RunResult {
   optimizer: string;
   seed: number;
   bestAt: number[];
+  /** Noise-free value of the optimizer's reported best at each checkpoint (bayes: GP recommendation; random: min-observed). */
+  recAt: number[];
   /** Proposal times (ms) for the asks at 45..49 observations: wall and this process's CPU. */
   askWallMs: number[];
   askCpuMs: number[];
@@ -51,6 +58,7 @@ export async function runOne(p: { problem: string; optimizer: SweepOptimizerName
   let bestObs = Infinity;
   let bestClean = Infinity;
   const bestAt: number[] = [];
+  const recAt: number[] = [];
   const askWallMs: number[] = [];
   const askCpuMs: number[] = [];
   for (let i = 0; i < p.evals; i++) {
@@ -68,9 +76,13 @@ export async function runOne(p: { problem: string; optimizer: SweepOptimizerName
       bestObs = v;
       bestClean = prob.clean(x);
     }
-    if (CHECKPOINTS.includes(i + 1)) bestAt.push(bestClean);
+    if (CHECKPOINTS.includes(i + 1)) {
+      bestAt.push(bestClean);
+      const r = opt.recommend?.(hist);
+      recAt.push(r === undefined ? bestClean : prob.clean(hist[r].params));
+    }
   }
-  return { problem: p.problem, optimizer: p.optimizer, seed: p.seed, bestAt, askWallMs, askCpuMs };
+  return { problem: p.problem, optimizer: p.optimizer, seed: p.seed, bestAt, recAt, askWallMs, askCpuMs };
 }
 
 /** A fixed amount of arithmetic: equal CPU-bound trials for the parallel speed-up figure. */
@@ -115,27 +127,33 @@ async function main(): Promise<void> {
   const summary: Record<string, Record<string, number[]>> = {};
   const lines: string[] = [];
   lines.push(`median best-so-far over ${SEEDS} seeds${SEED0 ? ` (${SEED0}..${SEED0 + SEEDS - 1})` : ''} after ${CKS.join(' / ')} evaluations (minimised)`);
-  lines.push(`${'function'.padEnd(14)} ${'optimizer'.padEnd(20)} ${CKS.map((c) => `@${c}`.padStart(9)).join('')}`);
+  lines.push(`${'function'.padEnd(14)} ${'optimizer, best rule'.padEnd(22)} ${CKS.map((c) => `@${c}`.padStart(9)).join('')}`);
   for (const b of PROBLEMS) {
     summary[b.name] = {};
     for (const o of OPTS) {
       const rs = results.filter((r) => r.problem === b.name && r.optimizer === o);
       const med = CKS.map((_, k) => median(rs.map((r) => r.bestAt[k])));
-      summary[b.name][`ours ${o}`] = med;
-      lines.push(`${b.name.padEnd(14)} ${`ours ${o}`.padEnd(20)} ${med.map((v) => fmt(v).padStart(9)).join('')}`);
+      summary[b.name][`ours ${o} min-observed`] = med;
+      lines.push(`${b.name.padEnd(14)} ${`ours ${o} min-obs.`.padEnd(22)} ${med.map((v) => fmt(v).padStart(9)).join('')}`);
+      if (o !== 'bayes') continue;
+      const rec = CKS.map((_, k) => median(rs.map((r) => r.recAt[k])));
+      summary[b.name][`ours ${o} GP rec`] = rec;
+      lines.push(`${b.name.padEnd(14)} ${`ours ${o} GP rec.`.padEnd(22)} ${rec.map((v) => fmt(v).padStart(9)).join('')}`);
     }
-    for (const [k, v] of Object.entries(REFERENCE[b.name])) lines.push(`${''.padEnd(14)} ${`ref ${k}`.padEnd(20)} ${v.map((x) => fmt(x).padStart(9)).join('')}`);
+    for (const [k, v] of Object.entries(REFERENCE[b.name])) lines.push(`${''.padEnd(14)} ${`ref ${k}`.padEnd(22)} ${v.map((x) => fmt(x).padStart(9)).join('')}`);
   }
-  const goal: Record<string, { ours20: number; tpe50: number; met: boolean }> = {};
+  const goal: Record<string, { ours20: number; ours20MinObserved: number; tpe50: number; met: boolean }> = {};
   for (const b of PROBLEMS) {
-    if (!summary[b.name]['ours bayes'] || EVALS < 20) continue;
-    const ours20 = summary[b.name]['ours bayes'][1];
+    if (!summary[b.name]['ours bayes GP rec'] || EVALS < 20) continue;
+    const ours20 = summary[b.name]['ours bayes GP rec'][1];
+    const ours20MinObserved = summary[b.name]['ours bayes min-observed'][1];
     const tpe50 = REFERENCE[b.name]['TPE (default)'][3];
-    goal[b.name] = { ours20, tpe50, met: ours20 <= tpe50 };
+    goal[b.name] = { ours20, ours20MinObserved, tpe50, met: ours20 <= tpe50 };
   }
   lines.push('');
-  lines.push('goal: our BO median @20 <= reference TPE (default) median @50');
-  for (const [k, g] of Object.entries(goal)) lines.push(`  ${k.padEnd(14)} ours@20 ${fmt(g.ours20)}  TPE@50 ${fmt(g.tpe50)}  ${g.met ? 'met' : 'NOT met'}`);
+  lines.push('goal: our BO median @20 <= reference TPE (default) median @50, each by its reported best trial (ours: GP rec., TPE: best_trial)');
+  for (const [k, g] of Object.entries(goal))
+    lines.push(`  ${k.padEnd(14)} ours@20 ${fmt(g.ours20)} (min-observed ${fmt(g.ours20MinObserved)})  TPE@50 ${fmt(g.tpe50)}  ${g.met ? 'met' : 'NOT met'}`);
 
   const bo = results.filter((r) => r.optimizer === 'bayes');
   const askWall = median(bo.flatMap((r) => r.askWallMs));

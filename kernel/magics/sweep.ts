@@ -166,7 +166,8 @@ export const magics: MagicSpec[] = [
         String(s.failed),
         String(s.running),
         `${String(s.config.objective ?? '')} (${s.config.direction === 'maximize' ? 'max' : 'min'})`,
-        s.best !== undefined ? Number(s.best.toPrecision(4)).toString() : '',
+        // '(GP)': the recommended trial, chosen by the GP's posterior mean rather than the luckiest noisy value.
+        s.best !== undefined ? `${Number(s.best.toPrecision(4))}${s.bestRule === 'posterior-mean' ? ' (GP)' : ''}` : '',
         s.createdAt.replace('T', ' ').slice(0, 19),
       ]);
       if (!rows.length) return bundle({ 'text/plain': `no sweeps in ${store.file} yet; run %%sweep` });

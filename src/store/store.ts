@@ -153,19 +153,34 @@ export class ExperimentStore {
     this.db.prepare('DELETE FROM sweeps WHERE name = ?').run(name);
   }
 
-  /** All sweeps with trial counts and best objective (direction taken from each sweep's config). */
-  listSweeps(): Array<SweepRow & { completed: number; infeasible: number; failed: number; running: number; best?: number }> {
+  /**
+   * All sweeps with trial counts and best objective (direction taken from each sweep's config). The best is the
+   * sweep's recommended trial when it stored one that is still current (Bayesian sweeps pick by GP posterior mean,
+   * src/sweep/sweep.ts), else the best observed value; `bestRule` says which.
+   */
+  listSweeps(): Array<SweepRow & { completed: number; infeasible: number; failed: number; running: number; best?: number; bestRule?: string }> {
     const rows = this.db.prepare('SELECT * FROM sweeps ORDER BY id').all() as RawSweep[];
     const counts = this.db.prepare('SELECT status, COUNT(*) AS n FROM trials WHERE sweep_id = ? GROUP BY status');
     const best = this.db.prepare("SELECT MIN(objective) AS lo, MAX(objective) AS hi FROM trials WHERE sweep_id = ? AND status = 'completed'");
+    const byIndex = this.db.prepare("SELECT objective FROM trials WHERE sweep_id = ? AND idx = ? AND status = 'completed'");
     return rows.map((r) => {
       const s = toSweep(r);
       const c: Record<string, number> = {};
       for (const x of counts.all(s.id) as Array<{ status: string; n: number }>) c[x.status] = x.n;
       const b = best.get(s.id) as { lo: number | null; hi: number | null };
       const maximize = s.config.direction === 'maximize';
-      const bv = maximize ? b.hi : b.lo;
-      return { ...s, completed: c.completed ?? 0, infeasible: c.infeasible ?? 0, failed: c.failed ?? 0, running: c.running ?? 0, best: bv ?? undefined };
+      let bv = maximize ? b.hi : b.lo;
+      let bestRule = bv === null ? undefined : 'min-observed';
+      const rec = s.config.recommended as { index?: number; rule?: string; over?: number } | undefined;
+      const finished = Object.entries(c).reduce((n, [status, k]) => (status === 'running' ? n : n + k), 0);
+      if (rec && typeof rec.index === 'number' && rec.over === finished) {
+        const t = byIndex.get(s.id, rec.index) as { objective: number | null } | undefined;
+        if (t && t.objective !== null) {
+          bv = t.objective;
+          bestRule = rec.rule ?? 'posterior-mean';
+        }
+      }
+      return { ...s, completed: c.completed ?? 0, infeasible: c.infeasible ?? 0, failed: c.failed ?? 0, running: c.running ?? 0, best: bv ?? undefined, bestRule };
     });
   }
 

@@ -8,6 +8,10 @@ export interface SweepResultLike {
   direction: 'minimize' | 'maximize';
   trials: TrialRow[];
   best?: TrialRow;
+  /** How best was chosen (sweep.ts SweepResult.bestRule); absent: lowest observed. */
+  bestRule?: 'posterior-mean' | 'min-observed';
+  /** The lowest (best) observed trial, shown beside a recommendation that differs from it. */
+  bestObserved?: TrialRow;
   pareto?: TrialRow[];
 }
 
@@ -50,7 +54,13 @@ export function tableHtml(header: string[], rows: string[][], highlight?: number
 export function bestLine(r: SweepResultLike): string {
   if (!r.best) return `sweep ${r.name}: no completed trial`;
   const p = Object.entries(r.best.params).map(([k, v]) => `${k}=${fmt(v)}`).join(', ');
-  return `sweep ${r.name}: best ${r.objective} = ${fmt(r.best.metrics[r.objective] ?? r.best.costs[r.objective])} (trial ${r.best.index}: ${p})`;
+  const value = (t: TrialRow) => fmt(t.metrics[r.objective] ?? t.costs[r.objective]);
+  const line = `sweep ${r.name}: best ${r.objective} = ${value(r.best)} (trial ${r.best.index}: ${p})`;
+  if (r.bestRule !== 'posterior-mean') return line;
+  // say which rule picked it: with a noisy objective the recommendation need not be the lowest observed value
+  const obs = r.bestObserved;
+  const also = !obs || obs.index === r.best.index ? ', also the lowest observed' : `; best observed: ${value(obs)} (trial ${obs.index})`;
+  return `${line}, best by GP posterior mean at the tried points${also}`;
 }
 
 export function sweepResultBundle(r: SweepResultLike): { data: Record<string, unknown> } {

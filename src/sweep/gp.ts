@@ -1,6 +1,7 @@
 /**
  * Gaussian-process regression for the Bayesian optimizer: Matérn 5/2 kernel with automatic relevance determination
- * (one length scale per encoded input), fitted noise, hyperparameters by maximising the log marginal likelihood plus
+ * (one length scale per encoded input), optionally plus a per-category offset term for each choice parameter's one-hot
+ * columns (k += σ_g²·[same category]), fitted noise, hyperparameters by maximising the log marginal likelihood plus
  * log-priors (MAP, multi-start L-BFGS on box-bounded log parameters). Linear algebra (Cholesky, solves, products)
  * is ml-matrix's; this file only builds kernel matrices and the likelihood gradient.
  *
@@ -29,9 +30,17 @@ export interface GpOptions {
   lengthPrior?: [number, number] | Array<[number, number]>;
   /** Normal prior on log noise sd (standardised units): [mean, sd]; default: the weak exponential pull below. */
   noisePrior?: [number, number];
+  /**
+   * One-hot column groups (one per choice parameter): each adds a per-category offset term σ_g²·[same category] to
+   * the kernel, with its own fitted sd (theta after the noise): categories can then share the shape learned in the
+   * numeric inputs and differ by a constant (why: optimizers.ts, `categoryOffsets`).
+   */
+  groups?: number[][];
+  /** Normal prior [mean, sd] on each log offset sd (standardised units; default [ln 0.3, 1]). */
+  offsetPrior?: [number, number];
 }
 
-/** log length scales (D), log signal sd, log noise sd. */
+/** log length scales (D), log signal sd, log noise sd, then one log offset sd per one-hot group (if any). */
 export type GpTheta = number[];
 
 export class GaussianProcess {
@@ -44,6 +53,9 @@ export class GaussianProcess {
   private readonly X: Float64Array[];
   private readonly ys: Float64Array;
   private readonly diff2: Float64Array[];
+  private readonly groups: number[][];
+  /** Per group: 1 where two training rows share the category, else 0 (n × n). */
+  private readonly same: Float64Array[];
   private readonly lo: number[];
   private readonly hi: number[];
   private alpha!: Matrix;
@@ -76,20 +88,32 @@ export class GaussianProcess {
         }
       this.diff2.push(a);
     }
+    this.groups = opts.groups ?? [];
+    this.same = this.groups.map((cols) => {
+      const a = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = sameCategory(this.X[i], this.X[j], cols);
+      return a;
+    });
     const lb = opts.lengthBounds ?? [0.02, 20];
     const sb = opts.signalBounds ?? [0.05, 20];
     const nb = opts.noiseBounds ?? [1e-3, 1.5];
-    this.lo = [...new Array<number>(this.dim).fill(Math.log(lb[0])), Math.log(sb[0]), Math.log(nb[0])];
-    this.hi = [...new Array<number>(this.dim).fill(Math.log(lb[1])), Math.log(sb[1]), Math.log(nb[1])];
+    const P = this.groups.length;
+    this.lo = [...new Array<number>(this.dim).fill(Math.log(lb[0])), Math.log(sb[0]), Math.log(nb[0]), ...new Array<number>(P).fill(Math.log(OFFSET_BOUNDS[0]))];
+    this.hi = [...new Array<number>(this.dim).fill(Math.log(lb[1])), Math.log(sb[1]), Math.log(nb[1]), ...new Array<number>(P).fill(Math.log(OFFSET_BOUNDS[1]))];
     this.theta = this.defaultTheta();
   }
 
   defaultTheta(): GpTheta {
-    return this.clampTheta([...new Array<number>(this.dim).fill(Math.log(0.4)), 0, Math.log(0.05)]);
+    return this.clampTheta([...new Array<number>(this.dim).fill(Math.log(0.4)), 0, Math.log(0.05), ...this.groups.map(() => (this.opts.offsetPrior ?? OFFSET_PRIOR)[0])]);
   }
 
   clampTheta(t: GpTheta): GpTheta {
     return t.map((v, i) => Math.min(this.hi[i], Math.max(this.lo[i], v)));
+  }
+
+  /** Length of theta: D length scales, signal, noise, one offset per group. */
+  get thetaSize(): number {
+    return this.dim + 2 + this.groups.length;
   }
 
   /** Noise sd in the caller's units. */
@@ -119,6 +143,12 @@ export class GaussianProcess {
     const s = t[this.dim];
     lp += -0.5 * (s / 1.0) ** 2;
     grad[this.dim] += -s;
+    const [om, os] = this.opts.offsetPrior ?? OFFSET_PRIOR;
+    for (let g = 0; g < this.groups.length; g++) {
+      const k = this.dim + 2 + g;
+      lp += -0.5 * ((t[k] - om) / os) ** 2;
+      grad[k] += -(t[k] - om) / (os * os);
+    }
     const z = t[this.dim + 1];
     if (this.opts.noisePrior) {
       const [nm, ns] = this.opts.noisePrior;
@@ -135,15 +165,15 @@ export class GaussianProcess {
 
   /** Kernel matrix (signal part) and r for the training inputs. */
   // scratch buffers reused across likelihood evaluations (the fit makes dozens; allocation showed up as GC time)
-  private buf?: { r2: Float64Array; kf: Float64Array; r: Float64Array; e: Float64Array; W: Float64Array; common: Float64Array };
+  private buf?: { r2: Float64Array; kf: Float64Array; kt: Float64Array; r: Float64Array; e: Float64Array; W: Float64Array; common: Float64Array };
 
   private scratch() {
     const nn = this.n * this.n;
-    if (!this.buf) this.buf = { r2: new Float64Array(nn), kf: new Float64Array(nn), r: new Float64Array(nn), e: new Float64Array(nn), W: new Float64Array(nn), common: new Float64Array(nn) };
+    if (!this.buf) this.buf = { r2: new Float64Array(nn), kf: new Float64Array(nn), kt: new Float64Array(nn), r: new Float64Array(nn), e: new Float64Array(nn), W: new Float64Array(nn), common: new Float64Array(nn) };
     return this.buf;
   }
 
-  private build(t: GpTheta): { kf: Float64Array; r: Float64Array; e: Float64Array } {
+  private build(t: GpTheta): { kf: Float64Array; kt: Float64Array; r: Float64Array; e: Float64Array } {
     const n = this.n;
     const inv2 = t.slice(0, this.dim).map((v) => Math.exp(-2 * v));
     const sf2 = Math.exp(2 * t[this.dim]);
@@ -161,7 +191,15 @@ export class GaussianProcess {
       e[k] = ex;
       kf[k] = sf2 * (1 + SQRT5 * rr + (5 / 3) * r2[k]) * ex;
     }
-    return { kf, r, e };
+    if (!this.groups.length) return { kf, kt: kf, r, e };
+    const { kt } = this.scratch();
+    kt.set(kf);
+    for (let g = 0; g < this.groups.length; g++) {
+      const so2 = Math.exp(2 * t[this.dim + 2 + g]);
+      const a = this.same[g];
+      for (let k = 0; k < n * n; k++) kt[k] += so2 * a[k];
+    }
+    return { kf, kt, r, e };
   }
 
   private factor(kf: Float64Array, sn2: number): CholeskyDecomposition | undefined {
@@ -181,10 +219,10 @@ export class GaussianProcess {
   negLogPosterior(t: GpTheta): { f: number; g: number[] } {
     const n = this.n;
     const D = this.dim;
-    const grad = new Array<number>(D + 2).fill(0);
-    const { kf, r, e } = this.build(t);
+    const grad = new Array<number>(this.thetaSize).fill(0);
+    const { kf, kt, r, e } = this.build(t);
     const sn2 = Math.exp(2 * t[D + 1]);
-    const chol = this.factor(kf, sn2);
+    const chol = this.factor(kt, sn2);
     if (!chol) return { f: 1e10, g: grad };
     const yv = Matrix.columnVector(Array.from(this.ys));
     const alpha = chol.solve(yv).getColumn(0);
@@ -219,6 +257,12 @@ export class GaussianProcess {
     let wd = 0;
     for (let i = 0; i < n; i++) wd += W[i * n + i];
     grad[D + 1] = wd * sn2; // 0.5 * tr(W * 2 sn2 I)
+    for (let g = 0; g < this.groups.length; g++) {
+      const a = this.same[g];
+      let s = 0;
+      for (let k = 0; k < n * n; k++) s += W[k] * a[k];
+      grad[D + 2 + g] = s * Math.exp(2 * t[D + 2 + g]); // 0.5 * tr(W * 2 so2 S)
+    }
     const lp = this.logPrior(t, grad);
     return { f: -(ll + lp), g: grad.map((v) => -v) };
   }
@@ -227,7 +271,7 @@ export class GaussianProcess {
   fit(rng: Rng, warm?: GpTheta): this {
     const D = this.dim;
     // warm start from the previous proposal's fit (hyperparameters move little between proposals), else the default
-    const starts: GpTheta[] = [warm && warm.length === D + 2 ? this.clampTheta(warm) : this.defaultTheta()];
+    const starts: GpTheta[] = [warm && warm.length === this.thetaSize ? this.clampTheta(warm) : this.defaultTheta()];
     const restarts = this.opts.restarts ?? 2;
     for (let s = 0; s < restarts; s++) starts.push(this.lo.map((l, i) => l + rng() * (this.hi[i] - l)));
     // optimise in z with θ = lo + (hi - lo) * sigmoid(z): bounded without projections
@@ -268,12 +312,12 @@ export class GaussianProcess {
     this.theta = this.clampTheta(t);
     const n = this.n;
     if (n === 0) return this;
-    const { kf } = this.build(this.theta);
+    const { kt } = this.build(this.theta);
     let sn2 = Math.exp(2 * this.theta[this.dim + 1]);
-    let chol = this.factor(kf, sn2);
+    let chol = this.factor(kt, sn2);
     while (!chol) {
       sn2 = sn2 * 10 + 1e-8;
-      chol = this.factor(kf, sn2);
+      chol = this.factor(kt, sn2);
     }
     this.alpha = chol.solve(Matrix.columnVector(Array.from(this.ys)));
     this.kinv = chol.solve(Matrix.eye(n, n));
@@ -286,9 +330,12 @@ export class GaussianProcess {
     const mean = new Float64Array(m);
     const sd = new Float64Array(m);
     const sf2 = Math.exp(2 * this.theta[this.dim]);
+    const so2 = this.groups.map((_, g) => Math.exp(2 * this.theta[this.dim + 2 + g]));
+    // prior variance at a point: the Matérn part plus every offset term (a point shares its own category)
+    const prior = sf2 + so2.reduce((a, b) => a + b, 0);
     if (this.n === 0) {
       mean.fill(this.yMean);
-      sd.fill(Math.sqrt(sf2) * this.yStd);
+      sd.fill(Math.sqrt(prior) * this.yStd);
       return { mean, sd };
     }
     const n = this.n;
@@ -305,7 +352,9 @@ export class GaussianProcess {
           r2 += t * t;
         }
         const rr = Math.sqrt(r2);
-        row[j] = sf2 * (1 + SQRT5 * rr + (5 / 3) * r2) * Math.exp(-SQRT5 * rr);
+        let k = sf2 * (1 + SQRT5 * rr + (5 / 3) * r2) * Math.exp(-SQRT5 * rr);
+        for (let g = 0; g < so2.length; g++) k += so2[g] * sameCategory(xi, xj, this.groups[g]);
+        row[j] = k;
       }
       rows.push(row);
     }
@@ -321,8 +370,23 @@ export class GaussianProcess {
         q += k * A.get(i, j);
       }
       mean[j] = this.yMean + this.yStd * mu;
-      sd[j] = Math.sqrt(Math.max(sf2 - q, 1e-12)) * this.yStd;
+      sd[j] = Math.sqrt(Math.max(prior - q, 1e-12)) * this.yStd;
     }
     return { mean, sd };
   }
+}
+
+/** Bounds on the offset sds (standardised units). */
+const OFFSET_BOUNDS: [number, number] = [1e-3, 3];
+/** Default log-normal prior on an offset sd: around 0.3 of the objective's sd. */
+const OFFSET_PRIOR: [number, number] = [Math.log(0.3), 1];
+
+/**
+ * 1 when a and b have the same category in the one-hot columns `cols`, else 0 (for encoded, not snapped, rows:
+ * 1 − (squared distance)/2 clamped to [0, 1], which is the indicator on one-hot rows).
+ */
+function sameCategory(a: ArrayLike<number>, b: ArrayLike<number>, cols: number[]): number {
+  let d2 = 0;
+  for (const c of cols) d2 += (a[c] - b[c]) ** 2;
+  return Math.min(1, Math.max(0, 1 - d2 / 2));
 }

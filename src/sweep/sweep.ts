@@ -85,12 +85,46 @@ export interface SweepResult {
   objectives?: ObjectiveSpec[];
   /** Every trial by index (completed, infeasible, failed, and running ones if interrupted). */
   trials: TrialRow[];
+  /** The reported best trial, chosen by `bestRule`. */
   best?: TrialRow;
+  /**
+   * How `best` was chosen: 'posterior-mean' — the optimizer's recommendation, the tried point with the lowest GP
+   * posterior mean (bayes, single objective: noise-aware, a single lucky observation does not win on its own);
+   * 'min-observed' — the lowest observed value (random, grid, multi-objective headline).
+   */
+  bestRule: BestRule;
+  /** The completed trial with the best observed value (equal to `best` under 'min-observed'). */
+  bestObserved?: TrialRow;
   /** Multi-objective mode: the non-dominated completed trials. */
   pareto?: TrialRow[];
   stopped: 'completed' | 'aborted' | 'exhausted';
   elapsedMs: number;
   toMimeBundle(): { data: Record<string, unknown> };
+}
+
+export type BestRule = 'posterior-mean' | 'min-observed';
+
+/** What the sweep persists in its config about its reported best (so loadSweep and the store agree with it). */
+interface StoredRecommendation {
+  index: number;
+  rule: BestRule;
+  /** Finished (non-running) trials it was computed over: a later resume that crashed leaves it stale. */
+  over: number;
+}
+
+/**
+ * The optimizer's recommended trial (single objective), or undefined when it has no recommendation rule. The history
+ * is the finished trials as the optimizer saw them (maximised objectives negated, failed trials infeasible).
+ */
+export function recommendedTrial(trials: TrialRow[], objective: string, direction: Goal, optimizer: Optimizer): TrialRow | undefined {
+  if (!optimizer.recommend) return undefined;
+  const finished = trials.filter((t) => t.status !== 'running');
+  const obs: Observation[] = finished.map((t) => {
+    const v = t.status === 'completed' ? valueOf(t, objective) : undefined;
+    return { params: t.params, value: v === undefined ? undefined : direction === 'maximize' ? -v : v, feasible: t.status === 'completed' };
+  });
+  const i = optimizer.recommend(obs);
+  return i === undefined ? undefined : finished[i];
 }
 
 function trialSeed(seed: number, index: number): number {
@@ -201,13 +235,15 @@ export async function sweep(opts: SweepOptions): Promise<SweepResult> {
   let fatal: Error | undefined;
 
   const report = (t: TrialRow) => {
-    const best = objectives ? bestTrial(finished, objective, direction) : bestTrial(finished, objective, direction);
+    // during the sweep: the best observed value (a GP fit per finished trial would cost more than fast trials do);
+    // the result's best is the optimizer's recommendation, computed once at the end
+    const best = bestTrial(finished, objective, direction);
     const bv = best ? valueOf(best, objective) : undefined;
     opts.onProgress?.({
       task: 'sweep',
       done: countTrained(),
       total: opts.trials,
-      message: `trial ${t.index} ${t.status}${t.objective !== undefined ? ` ${objective}=${fmt(t.objective)}` : t.reason ? ` (${t.reason})` : ''}${bv !== undefined ? `; best ${fmt(bv)}` : ''}`,
+      message: `trial ${t.index} ${t.status}${t.objective !== undefined ? ` ${objective}=${fmt(t.objective)}` : t.reason ? ` (${t.reason})` : ''}${bv !== undefined ? `; best observed ${fmt(bv)}` : ''}`,
       metrics: { trial: t.index, ...(t.objective !== undefined ? { value: t.objective } : {}), ...(bv !== undefined ? { best: bv } : {}), infeasible: finished.filter((x) => x.status === 'infeasible').length },
     });
   };
@@ -310,9 +346,20 @@ export async function sweep(opts: SweepOptions): Promise<SweepResult> {
   }
   store.setSweepStatus(sweepId, fatal ? 'failed' : stopped === 'aborted' ? 'interrupted' : 'completed');
   const trials = store.trials(sweepId);
+  const bestObserved = bestTrial(trials, objective, direction);
+  let best = bestObserved;
+  let bestRule: BestRule = 'min-observed';
+  if (!fatal && !objectives) {
+    const rec = recommendedTrial(trials, objective, direction, optimizer);
+    if (rec) {
+      best = rec;
+      bestRule = 'posterior-mean';
+      const stored: StoredRecommendation = { index: rec.index, rule: bestRule, over: trials.filter((t) => t.status !== 'running').length };
+      store.updateSweepConfig(sweepId, { ...(store.getSweep(sweepId)?.config ?? {}), recommended: stored });
+    }
+  }
   if (ownsStore) store.close();
   if (fatal) throw fatal;
-  const best = bestTrial(trials, objective, direction);
   const result: SweepResult = {
     name,
     sweepId,
@@ -322,6 +369,8 @@ export async function sweep(opts: SweepOptions): Promise<SweepResult> {
     objectives,
     trials,
     best,
+    bestRule,
+    bestObserved,
     pareto: objectives ? paretoTrials(trials, objectives) : undefined,
     stopped,
     elapsedMs: Date.now() - t0,
@@ -350,6 +399,25 @@ export function loadSweep(name: string, store: ExperimentStore | string = openSt
   const objectives = row.config.objectives as ObjectiveSpec[] | undefined;
   const objective = String(row.config.objective ?? 'objective');
   const direction = (row.config.direction as Goal) ?? 'minimize';
+  const bestObserved = bestTrial(trials, objective, direction);
+  let best = bestObserved;
+  let bestRule: BestRule = 'min-observed';
+  if (!objectives?.length) {
+    // the recommendation the sweep stored when it ended; if trials finished after it (a resumed sweep that was killed),
+    // a bayes sweep recomputes it with default options (custom `bayes` options are not stored), others keep min-observed
+    const stored = row.config.recommended as StoredRecommendation | undefined;
+    const over = trials.filter((t) => t.status !== 'running').length;
+    let rec: TrialRow | undefined;
+    if (stored && stored.over === over) rec = trials.find((t) => t.index === stored.index && t.status === 'completed');
+    else if (row.config.optimizer === 'bayes' && typeof row.config.space === 'string') {
+      const seed = typeof row.config.seed === 'number' ? row.config.seed : 0;
+      rec = recommendedTrial(trials, objective, direction, makeOptimizer('bayes', toSpace(row.config.space), { seed }));
+    }
+    if (rec) {
+      best = rec;
+      bestRule = 'posterior-mean';
+    }
+  }
   const result: SweepResult = {
     name,
     sweepId: row.id,
@@ -358,7 +426,9 @@ export function loadSweep(name: string, store: ExperimentStore | string = openSt
     direction,
     objectives: objectives ?? undefined,
     trials,
-    best: bestTrial(trials, objective, direction),
+    best,
+    bestRule,
+    bestObserved,
     pareto: objectives?.length ? paretoTrials(trials, objectives) : undefined,
     stopped: row.status === 'completed' ? 'completed' : 'aborted',
     elapsedMs: 0,

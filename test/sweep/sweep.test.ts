@@ -37,7 +37,12 @@ describe('sweep + experiment store', () => {
     const row = store.getSweep('quad')!;
     expect(row.status).toBe('completed');
     expect(store.trials(row.id, 'completed')).toHaveLength(14);
-    expect(store.listSweeps()[0]).toMatchObject({ name: 'quad', completed: 14, best: r.best!.metrics.loss });
+    // best: the GP recommendation, which the store's listing shows too; r.bestObserved is the lowest observed value
+    expect(r.bestRule).toBe('posterior-mean');
+    const completed = r.trials.filter((t) => t.status === 'completed');
+    expect(r.bestObserved!.metrics.loss).toBe(Math.min(...completed.map((t) => t.metrics.loss)));
+    expect(store.listSweeps()[0]).toMatchObject({ name: 'quad', completed: 14, best: r.best!.metrics.loss, bestRule: 'posterior-mean' });
+    expect(row.config.recommended).toEqual({ index: r.best!.index, rule: 'posterior-mean', over: 14 });
     store.close();
     await expect(sweep({ space: 'x: uniform(0, 1)', trials: 1, name: 'quad', store: file, trial: () => 1 })).rejects.toThrow(/already exists.*--resume quad/);
     expect(loadSweep('quad', file).best!.index).toBe(r.best!.index);
