@@ -1,6 +1,7 @@
 """Single-threaded PyTorch reference for bench/train.ts: the same four models, same batch sizes, Adam.
 
 Usage: /usr/bin/python3 bench/torch_train.py [budget_seconds] [model,model,...]
+       /usr/bin/python3 bench/torch_train.py budget ceiling '<json list of conv shapes>'   (GMAC/s per conv)
 (bench/train.ts runs it once per model and round, interleaved with its own measurements.)
 Prints one JSON object (last line) with, per model, training samples/s (batch 64), inference samples/s (batch 256)
 and batch-1 latency, measured both in wall time and in process CPU time (the machine is shared; CPU time is what
@@ -17,7 +18,7 @@ import torch.nn.functional as F
 torch.set_num_threads(1)
 torch.manual_seed(0)
 BUDGET = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
-ONLY = sys.argv[2].split(',') if len(sys.argv) > 2 and sys.argv[2] else None
+ONLY = sys.argv[2].split(',') if len(sys.argv) > 2 and sys.argv[2] and sys.argv[2] != 'ceiling' else None
 
 
 class MnistCnn(nn.Module):
@@ -147,7 +148,33 @@ def bench(name):
     }
 
 
+def ceiling(shapes, budget):
+    """GMAC/s of single convolutions (forward, weight gradient, input gradient) for bench/train.ts's ceiling table.
+    shapes: list of {name, n, h, w, ci, co, k, s, pad}; NHWC sizes, converted to PyTorch's NCHW."""
+    out = {}
+    for c in shapes:
+        x = torch.randn(c['n'], c['ci'], c['h'], c['w'])
+        wt = torch.randn(c['co'], c['ci'], c['k'], c['k'])
+        y = F.conv2d(x, wt, stride=c['s'], padding=c['pad'])
+        dy = torch.randn_like(y)
+        macs = y.numel() * c['ci'] * c['k'] * c['k']
+
+        def rate(fn):
+            n, _, cpu = timed(fn, budget, 3)
+            return macs * n / cpu / 1e9
+
+        with torch.no_grad():
+            fwd = rate(lambda: F.conv2d(x, wt, stride=c['s'], padding=c['pad']))
+            wgrad = rate(lambda: torch.nn.grad.conv2d_weight(x, wt.shape, dy, stride=c['s'], padding=c['pad']))
+            igrad = rate(lambda: torch.nn.grad.conv2d_input(x.shape, wt, dy, stride=c['s'], padding=c['pad']))
+        out[c['name']] = {'forward': fwd, 'filterGrad': wgrad, 'inputGrad': igrad}
+    return out
+
+
 if __name__ == '__main__':
+    if len(sys.argv) > 3 and sys.argv[2] == 'ceiling':
+        print(json.dumps({'torch': torch.__version__, 'ceiling': ceiling(json.loads(sys.argv[3]), BUDGET)}))
+        sys.exit(0)
     res = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'models': {}}
     for name in MODELS:
         if ONLY and name not in ONLY:

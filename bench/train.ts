@@ -11,7 +11,12 @@
  * and PyTorch are measured in BENCH_ROUNDS interleaved rounds (wasm model A, PyTorch model A, wasm model B, …) and
  * each side reports its best round: contention only ever slows a round down. The cpu backend runs once.
  * Env: BENCH_BUDGET (seconds per measurement, default 3), BENCH_BACKENDS (default "wasm,cpu"), BENCH_MODELS (subset),
- * BENCH_ROUNDS (default 2), BENCH_TORCH=0 to skip PyTorch.
+ * BENCH_ROUNDS (default 2), BENCH_TORCH=0 to skip PyTorch, BENCH_CEILING=0 to skip the ceiling table.
+ *
+ * Ceiling table (last section): GMAC/s per CPU second of the convolutions that dominate the conv models, forward
+ * (XNNPACK) and both gradients (our kernels), next to PyTorch's (bench/torch_train.py ... ceiling), interleaved in
+ * BENCH_ROUNDS rounds, best of each. It is the measured bound for "WASM/PyTorch ≥ 0.8" on conv-heavy models: a model
+ * whose step is mostly these convolutions cannot beat the ratio of these rates.
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
@@ -168,6 +173,73 @@ function best(rounds: Figures[]): Figures {
   };
 }
 
+// ---- ceiling: GMAC/s of the dominant convolutions, WASM (XNNPACK SIMD128 + our gradient kernels) vs PyTorch ----------
+interface ConvShape { name: string; n: number; h: number; w: number; ci: number; co: number; k: number; s: number; pad: number }
+/** The convolutions that dominate the bench models' training steps (batch 64, NHWC, symmetric padding). */
+const CEILING_SHAPES: ConvShape[] = [
+  { name: 'resnet8 3x3 16->16 @32x32', n: 64, h: 32, w: 32, ci: 16, co: 16, k: 3, s: 1, pad: 1 },
+  { name: 'resnet8 3x3 32->32 @16x16', n: 64, h: 16, w: 16, ci: 32, co: 32, k: 3, s: 1, pad: 1 },
+  { name: 'resnet8 3x3 64->64 @8x8', n: 64, h: 8, w: 8, ci: 64, co: 64, k: 3, s: 1, pad: 1 },
+  { name: 'mnist 3x3 16->32 @13x13', n: 64, h: 13, w: 13, ci: 16, co: 32, k: 3, s: 1, pad: 1 },
+  { name: 'ds-cnn 1x1 64->64 @25x5', n: 64, h: 25, w: 5, ci: 64, co: 64, k: 1, s: 1, pad: 0 },
+];
+type ConvRates = { forward: number; filterGrad: number; inputGrad: number };
+
+/** WASM GMAC/s per CPU second for each shape: forward Conv2D, Conv2DBackpropFilter, Conv2DBackpropInput kernels. */
+function wasmCeiling(budgetS: number): Record<string, ConvRates> {
+  const out: Record<string, ConvRates> = {};
+  for (const c of CEILING_SHAPES) {
+    const x = tf.randomNormal([c.n, c.h, c.w, c.ci]);
+    const f = tf.randomNormal([c.k, c.k, c.ci, c.co]);
+    const y = tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad);
+    const dy = tf.randomNormal(y.shape);
+    const macs = y.size * c.k * c.k * c.ci;
+    const base = { strides: c.s, pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
+    const rate = (kernel: string, inputs: tf.NamedTensorMap, attrs: Record<string, unknown>) => {
+      const run = () => (tf.engine().runKernel(kernel, inputs, attrs as tf.NamedAttrMap) as tf.Tensor).dispose();
+      run(); // warm-up (operator creation, heap growth)
+      let n = 0;
+      const c0 = process.cpuUsage(), t0 = performance.now();
+      while (n < 3 || performance.now() - t0 < budgetS * 1000) {
+        run();
+        n++;
+      }
+      return (macs * n) / (cpuMs(process.cpuUsage(c0)) / 1000) / 1e9;
+    };
+    out[c.name] = {
+      forward: rate('Conv2D', { x, filter: f }, { ...base, dilations: 1 }),
+      filterGrad: rate('Conv2DBackpropFilter', { x, dy }, { ...base, filterShape: f.shape }),
+      inputGrad: rate('Conv2DBackpropInput', { dy, filter: f }, { ...base, inputShape: x.shape }),
+    };
+    tf.dispose([x, f, y, dy]);
+  }
+  return out;
+}
+
+function torchCeiling(budgetS: number): Record<string, ConvRates> | string {
+  const script = path.join(__dirname, '..', '..', 'bench', 'torch_train.py');
+  const r = spawnSync('/usr/bin/python3', [script, String(budgetS), 'ceiling', JSON.stringify(CEILING_SHAPES)], { encoding: 'utf8', timeout: 600000 });
+  try {
+    return JSON.parse((r.stdout ?? '').trim().split('\n').pop() ?? '').ceiling as Record<string, ConvRates>;
+  } catch {
+    return `PyTorch not available (${(r.stderr ?? '').trim().split('\n').pop()})`;
+  }
+}
+
+/** Best (highest) rate per shape and kind over rounds. */
+function bestRates(rounds: Array<Record<string, ConvRates>>): Record<string, ConvRates> {
+  const out: Record<string, ConvRates> = {};
+  for (const r of rounds) {
+    for (const [k, v] of Object.entries(r)) {
+      const o = (out[k] ??= { forward: 0, filterGrad: 0, inputGrad: 0 });
+      o.forward = Math.max(o.forward, v.forward);
+      o.filterGrad = Math.max(o.filterGrad, v.filterGrad);
+      o.inputGrad = Math.max(o.inputGrad, v.inputGrad);
+    }
+  }
+  return out;
+}
+
 const f0 = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(3));
 
 async function main(): Promise<void> {
@@ -214,6 +286,24 @@ async function main(): Promise<void> {
     for (const [name, rs] of Object.entries(mine)) results[b][name] = best(rs);
   }
   if (!torchInterleaved) models.forEach((m) => torchRound(m.name, 0)); // only the cpu backend ran
+
+  // Ceiling: per-convolution GMAC/s, wasm and PyTorch interleaved (BENCH_CEILING=0 skips).
+  let ceiling: { wasm: Record<string, ConvRates>; pytorch: Record<string, ConvRates> | string } | undefined;
+  if (process.env.BENCH_CEILING !== '0' && results.wasm) {
+    await initBackend('wasm');
+    const wr: Array<Record<string, ConvRates>> = [], pr: Array<Record<string, ConvRates>> = [];
+    let torchMsg: string | undefined = process.env.BENCH_TORCH === '0' ? 'skipped (BENCH_TORCH=0)' : undefined;
+    for (let round = 0; round < ROUNDS; round++) {
+      wr.push(wasmCeiling(BUDGET / 6));
+      if (!torchMsg) {
+        const t = torchCeiling(BUDGET / 6);
+        if (typeof t === 'string') torchMsg = t;
+        else pr.push(t);
+      }
+      process.stderr.write(`ceiling round ${round + 1} done\n`);
+    }
+    ceiling = { wasm: bestRates(wr), pytorch: pr.length ? bestRates(pr) : (torchMsg ?? 'not run') };
+  }
   const torchModels: Record<string, Figures> | undefined = Object.keys(torchRounds).length
     ? Object.fromEntries(Object.entries(torchRounds).map(([k, rs]) => [k, best(rs)]))
     : undefined;
@@ -259,7 +349,22 @@ async function main(): Promise<void> {
     );
   }
   if ('error' in torch) console.log(`  PyTorch: ${torch.error}`);
-  console.log(JSON.stringify({ bench: 'train', budgetSeconds: BUDGET, rounds: ROUNDS, backends: infos, results, pytorch: torch, ratios }));
+  if (ceiling) {
+    console.log(`\nCeiling: single convolutions, batch 64, GMAC/s per CPU second (wasm: XNNPACK SIMD128 forward + tinylab gradient kernels; PyTorch: 1 thread)`);
+    const p = typeof ceiling.pytorch === 'string' ? undefined : ceiling.pytorch;
+    console.log(`  ${'convolution'.padEnd(26)} ${'wasm fwd'.padStart(9)} ${'dW'.padStart(6)} ${'dX'.padStart(6)}   ${'torch fwd'.padStart(9)} ${'dW'.padStart(6)} ${'dX'.padStart(6)}   ${'wasm/torch fwd'.padStart(14)} ${'dW'.padStart(5)} ${'dX'.padStart(5)}`);
+    for (const c of CEILING_SHAPES) {
+      const wv = ceiling.wasm[c.name], pv = p?.[c.name];
+      const r = (a: number, b: number | undefined) => (b ? (a / b).toFixed(2) : '-');
+      console.log(
+        `  ${c.name.padEnd(26)} ${wv.forward.toFixed(1).padStart(9)} ${wv.filterGrad.toFixed(1).padStart(6)} ${wv.inputGrad.toFixed(1).padStart(6)}   ` +
+          `${(pv ? pv.forward.toFixed(1) : '-').padStart(9)} ${(pv ? pv.filterGrad.toFixed(1) : '-').padStart(6)} ${(pv ? pv.inputGrad.toFixed(1) : '-').padStart(6)}   ` +
+          `${r(wv.forward, pv?.forward).padStart(14)} ${r(wv.filterGrad, pv?.filterGrad).padStart(5)} ${r(wv.inputGrad, pv?.inputGrad).padStart(5)}`,
+      );
+    }
+    if (!p) console.log(`  PyTorch: ${ceiling.pytorch as string}`);
+  }
+  console.log(JSON.stringify({ bench: 'train', budgetSeconds: BUDGET, rounds: ROUNDS, backends: infos, results, pytorch: torch, ratios, ceiling }));
 }
 
 main().catch((e) => {

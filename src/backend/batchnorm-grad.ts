@@ -2,12 +2,15 @@
  * FusedBatchNorm, Sum and Mean gradients, the same maths as tfjs-core's with fewer full-size passes (registered
  * globally: the gradient registry is not per backend, and these are exact everywhere).
  *  - FusedBatchNorm: `tile(reshape(rsqrt(var+eps)), …)` becomes a broadcasting multiply (WASM Tile was ~35 % of a
- *    DS-CNN step); on wasm the four per-channel gradients come from one fused two-sum pass (batchnorm-stats.ts).
+ *    DS-CNN step); on wasm the whole gradient is two kernel calls (per-channel gradients from one fused two-sum pass,
+ *    dx in one SIMD pass; batchnorm-stats.ts), else (C not a multiple of 4) the per-channel sums are fused.
  *  - Sum/Mean: broadcast dy instead of multiplying it by a full-size ones tensor.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs';
-import { BATCHNORM_GRAD_SUMS } from './batchnorm-stats';
+import { BATCHNORM_GRAD_PARAMS, BATCHNORM_GRAD_SUMS, BATCHNORM_GRAD_X } from './batchnorm-stats';
+import { simdKernels } from './simd';
+import { asWasm } from './wasm-heap';
 
 function reductionAxes(meanShape: number[], xShape: number[]): number[] {
   // Axes of x the (broadcast) mean does not have: for rank-1 mean over NHWC, all but the last.
@@ -33,6 +36,28 @@ export const fusedBatchNormGradConfig: GradConfig = {
     const g = dy as Tensor;
     const varianceEpsilon = attrs.varianceEpsilon as number;
     const [x, mean, variance, scale] = saved;
+    const C = x.shape[x.shape.length - 1];
+    if (
+      tf.getBackend() === 'wasm' && tf.getKernel(BATCHNORM_GRAD_PARAMS, 'wasm') && tf.getKernel(BATCHNORM_GRAD_X, 'wasm') &&
+      x.dtype === 'float32' && g.dtype === 'float32' && C % 4 === 0 && perLastAxis(mean.shape, x.shape) &&
+      variance.size === C && (scale == null || scale.size === C) && simdKernels(asWasm(tf.backend())) !== null
+    ) {
+      // Two kernel calls for the whole gradient: the four per-channel gradients from one fused pass
+      // (TinylabBatchNormGradParams), and dx = dy·rstd·scale in one SIMD pass (TinylabBatchNormGradX).
+      const inputs: Record<string, Tensor> = { dy: g, x, mean, variance };
+      if (scale != null) inputs.scale = scale;
+      const params = tf.engine().runKernel(BATCHNORM_GRAD_PARAMS, inputs, { varianceEpsilon }) as Tensor;
+      const [dMean, dVar, dScale, dOffset] = tf.unstack(params);
+      const gx: Record<string, Tensor> = { dy: g, variance };
+      if (scale != null) gx.scale = scale;
+      return {
+        x: () => tf.reshape(tf.engine().runKernel(BATCHNORM_GRAD_X, gx, { varianceEpsilon }) as Tensor, x.shape),
+        mean: () => tf.reshape(dMean, mean.shape),
+        variance: () => tf.reshape(dVar, mean.shape),
+        scale: () => tf.reshape(dScale, mean.shape),
+        offset: () => tf.reshape(dOffset, mean.shape),
+      };
+    }
     const scaleValue: Tensor = scale == null ? tf.scalar(1) : scale;
     const rstd = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
     const minusHalfRCube = tf.mul(tf.mul(tf.mul(rstd, rstd), rstd), tf.scalar(-0.5));

@@ -13,6 +13,8 @@ import { backend_util } from '@tensorflow/tfjs';
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 import { filterGradArgs, inputGradArgs, transposedPadding } from './conv-info';
 import { f32, free, matmul, runWasm, view, WasmBackend, zeros } from './wasm-heap';
+import { inputGradUnused } from './unused-input-grad';
+import { SimdKernels, simdKernels, transposeOnHeap } from './simd';
 
 /** Is this a 1x1, stride-1, unpadded conv (im2col is the identity)? */
 function isPointwise(c: backend_util.Conv2DInfo): boolean {
@@ -29,7 +31,9 @@ function isPointwise(c: backend_util.Conv2DInfo): boolean {
 }
 
 /** 2-D transpose [rows, cols] → [cols, rows], cache-blocked. */
-export function transpose2d(src: Float32Array, dst: Float32Array, rows: number, cols: number): void {
+export function transpose2d(src: Float32Array, dst: Float32Array, rows: number, cols: number, k: SimdKernels | null = null): void {
+  // 4x4 SIMD register blocks when both views are on the WASM heap (~5x faster than the JS blocks below).
+  if (transposeOnHeap(k, src, dst, rows, cols)) return;
   const B = 32;
   for (let r0 = 0; r0 < rows; r0 += B) {
     const r1 = Math.min(rows, r0 + B);
@@ -137,9 +141,9 @@ function im2colTShifted(xT: Float32Array, colsT: Float32Array, c: backend_util.C
 }
 
 /** [N, H, W, C] → [N, C, H, W] per image (cache-blocked 2-D transposes). */
-function toChannelMajor(x: Float32Array, out: Float32Array, N: number, HW: number, C: number): void {
+function toChannelMajor(x: Float32Array, out: Float32Array, N: number, HW: number, C: number, k: SimdKernels | null): void {
   for (let n = 0; n < N; n++) {
-    transpose2d(x.subarray(n * HW * C, (n + 1) * HW * C), out.subarray(n * HW * C, (n + 1) * HW * C), HW, C);
+    transpose2d(x.subarray(n * HW * C, (n + 1) * HW * C), out.subarray(n * HW * C, (n + 1) * HW * C), HW, C, k);
   }
 }
 
@@ -195,10 +199,10 @@ function conv2dBackpropFilterCore(
   // on the left operand with the small dy packed as weights (measured 5-6x faster than dyᵀ·cols for ResNet-8).
   const colsT = backend.makeOutput([1, K, P], 'float32');
   if (isPointwise(c)) {
-    transpose2d(f32(backend, x), f32(backend, colsT), P, K);
+    transpose2d(f32(backend, x), f32(backend, colsT), P, K, simdKernels(backend));
   } else {
     const xT = backend.makeOutput([c.batchSize, c.inChannels, c.inHeight, c.inWidth], 'float32');
-    toChannelMajor(f32(backend, x), f32(backend, xT), c.batchSize, c.inHeight * c.inWidth, c.inChannels);
+    toChannelMajor(f32(backend, x), f32(backend, xT), c.batchSize, c.inHeight * c.inWidth, c.inChannels, simdKernels(backend));
     im2colT(f32(backend, xT), f32(backend, colsT), c);
     free(backend, xT);
   }
@@ -210,6 +214,8 @@ function conv2dBackpropFilterCore(
 /** Conv2DBackpropInput: inputs {dy, filter}, attrs {inputShape, strides, pad, dataFormat, dimRoundingMode}. */
 export function conv2dBackpropInputWasm(inputs: NamedTensorInfoMap, attrs: NamedAttrMap, b: unknown): TensorInfo {
   const { backend, dy, filter, inputShape, c } = inputGradArgs(inputs, attrs, b, false);
+  // The first layer's dx (w.r.t. the data batch) when the training loop declared it unused: see unused-input-grad.ts.
+  if (inputGradUnused(filter, inputShape)) return zeros(backend, inputShape);
   const P = c.batchSize * c.outHeight * c.outWidth;
   const K = c.filterHeight * c.filterWidth * c.inChannels;
   const CO = c.outChannels;
@@ -248,7 +254,7 @@ export function conv2dBackpropInputWasm(inputs: NamedTensorInfoMap, attrs: Named
   }
   // General: cols = dy · Wᵀ, then col2im.
   const WT = backend.makeOutput([1, CO, K], 'float32');
-  transpose2d(f32(backend, filter), f32(backend, WT), K, CO);
+  transpose2d(f32(backend, filter), f32(backend, WT), K, CO, simdKernels(backend));
   const cols = matmul(backend, view(dy, [1, P, CO]), WT, false, false); // [1, P, K]
   free(backend, WT);
   if (isPointwise(c)) {

@@ -7,14 +7,21 @@
  *   DepthwiseConv2dNativeBackpropInput  (missing upstream)
  *   Conv2DBackpropInput                 (override: upstream is a scalar loop, up to 12x slower than the forward conv)
  * and a FusedBatchNorm gradient without `tile` (WASM Tile was ~35 % of a DS-CNN step; broadcasting Mul does the same)
- * whose four per-channel gradients come from one fused pass on wasm (TinylabBatchNormGradSums, batchnorm-stats.ts),
+ * that on wasm is two kernel calls (TinylabBatchNormGradParams + TinylabBatchNormGradX, batchnorm-stats.ts),
  * plus the stock-kernel overrides in wasm-overrides.ts (incl. widened per-channel broadcasts, channel-broadcast.ts).
+ * Training-step fusions (one kernel instead of a chain of tfjs ops, measured by kernel counts per step in the
+ * bench models: MNIST CNN 228 → 114, DS-CNN 1274 → 515, ResNet-8 1235 → 495, autoencoder 1513 → 637):
+ *   TinylabAdamUpdate   fused Adam step per variable (adam-update.ts; src/train/adam.ts uses it)
+ *   TinylabMoments      tf.moments over leading axes + closed-form gradient TinylabMomentsGrad (moments.ts)
+ *   TinylabReluGrad     ReLU gradient in one pass (relu-grad.ts)
+ * and the first layer's unused input gradient is skipped during training (unused-input-grad.ts).
+ * Elementwise/reduction loops run as WASM SIMD128 on the backend's heap (simd.ts), JS loops where SIMD is absent.
  *
  * Strategy, per kernel (see the measured choice in bench/train.ts and test/train/kernels.test.ts):
  *  - Where the maths is a GEMM, compose XNNPACK-backed WASM kernels (Conv2D, _FusedMatMul, Transpose, PadV2) called
  *    directly through the kernel registry, so no tape/engine bookkeeping runs and intermediates are freed at once.
- *  - Everything else (depthwise filter gradients, odd strides/dilations) runs tight JS loops over the WASM heap:
- *    no copies in or out, inner loops contiguous along channels.
+ *  - Everything else (depthwise filter gradients, odd strides/dilations) runs tight loops over the WASM heap (SIMD128
+ *    where the channel count allows, simd.ts; JS otherwise): no copies in or out, inner loops contiguous along channels.
  * All support NHWC, any stride, dilation, 'same'/'valid'/explicit padding, channel multipliers (depthwise).
  */
 import * as tf from '@tensorflow/tfjs';
@@ -24,7 +31,12 @@ import { conv2dBackpropFilterWasm, conv2dBackpropInputWasm } from './conv-grads'
 import { depthwiseBackpropFilterWasm, depthwiseBackpropInputWasm } from './depthwise-grads';
 import { fusedBatchNormGradConfig, meanGradConfig, sumGradConfig } from './batchnorm-grad';
 import { overrideConfigs } from './wasm-overrides';
-import { BATCHNORM_GRAD_SUMS, batchNormGradSumsWasm } from './batchnorm-stats';
+import {
+  BATCHNORM_GRAD_PARAMS, BATCHNORM_GRAD_SUMS, BATCHNORM_GRAD_X, batchNormGradParamsWasm, batchNormGradSumsWasm, batchNormGradXWasm,
+} from './batchnorm-stats';
+import { ADAM_UPDATE, adamUpdateWasm } from './adam-update';
+import { RELU_GRAD, reluGradConfig, reluGradWasm } from './relu-grad';
+import { installMoments, MOMENTS, MOMENTS_GRAD, momentsGradConfig, momentsGradWasm, momentsWasm } from './moments';
 
 export const WASM_KERNEL_OVERRIDES = [
   'Conv2DBackpropFilter',
@@ -41,12 +53,17 @@ export const WASM_KERNEL_OVERRIDES = [
   'Sum/Mean (gradients: broadcast dy, no full-size ones())',
   'FusedBatchNorm (per-channel)',
   'TinylabBatchNormGradSums (fused BatchNorm gradient reductions)',
+  'TinylabBatchNormGradParams/TinylabBatchNormGradX (whole BatchNorm gradient in two calls, C % 4 = 0)',
   'Multiply/Add/Sub/RealDiv (per-channel broadcast on narrow channels)',
+  'TinylabAdamUpdate (fused Adam step, used by the training loop\'s Adam)',
+  'TinylabMoments (one-pass tf.moments over leading axes with a closed-form gradient; BatchNorm in training)',
+  'TinylabMomentsGrad (that gradient in one SIMD pass)',
+  'TinylabReluGrad (ReLU gradient in one SIMD pass)',
 ] as const;
 
 let registered = false;
 
-type Impl = (inputs: NamedTensorInfoMap, attrs: NamedAttrMap, backend: unknown) => TensorInfo;
+type Impl = (inputs: NamedTensorInfoMap, attrs: NamedAttrMap, backend: unknown) => TensorInfo | TensorInfo[];
 
 function config(kernelName: string, impl: Impl): KernelConfig {
   const kernelFunc = ((args: { inputs: NamedTensorInfoMap; attrs?: NamedAttrMap; backend: unknown }) =>
@@ -66,6 +83,12 @@ export function registerWasmTrainingKernels(): void {
     config('DepthwiseConv2dNativeBackpropFilter', depthwiseBackpropFilterWasm),
     config('DepthwiseConv2dNativeBackpropInput', depthwiseBackpropInputWasm),
     config(BATCHNORM_GRAD_SUMS, batchNormGradSumsWasm),
+    config(BATCHNORM_GRAD_PARAMS, batchNormGradParamsWasm),
+    config(BATCHNORM_GRAD_X, batchNormGradXWasm),
+    config(ADAM_UPDATE, adamUpdateWasm),
+    config(RELU_GRAD, reluGradWasm),
+    config(MOMENTS, momentsWasm),
+    config(MOMENTS_GRAD, momentsGradWasm),
     ...overrideConfigs(),
   ];
   for (const c of configs) {
@@ -80,9 +103,12 @@ export function registerWasmTrainingKernels(): void {
     tf.registerGradient(fusedBatchNormGradConfig);
     tf.registerGradient(sumGradConfig);
     tf.registerGradient(meanGradConfig);
+    tf.registerGradient(momentsGradConfig);
+    tf.registerGradient(reluGradConfig);
   } finally {
     console.warn = warn;
   }
+  installMoments();
   registered = true;
 }
 

@@ -30,3 +30,4 @@ export * from './evaluate';
 export * from './forward';
 export * from './schedule';
 export * from './io';
+export { FusedAdamOptimizer, fusedAdam } from './adam';

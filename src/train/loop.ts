@@ -9,6 +9,8 @@ import { batches, oneHot } from '../data/split';
 import { Dataset, DataSplits, datasetSize } from '../data/types';
 import { checkInputShape, forward } from './forward';
 import { makeSchedule, ScheduleSpec } from './schedule';
+import { fusedAdam } from './adam';
+import { withUnusedInputGradients } from '../backend/unused-input-grad';
 
 export type OptimizerName = 'adam' | 'sgd' | 'momentum' | 'rmsprop' | 'adamax' | 'adagrad';
 
@@ -119,7 +121,8 @@ export interface TrainResult {
 function makeOptimizer(o: OptimizerName, lr: number): tf.Optimizer {
   switch (o) {
     case 'adam':
-      return tf.train.adam(lr);
+      // Stock Adam's numbers with one fused kernel per variable on wasm (adam.ts).
+      return fusedAdam(lr);
     case 'sgd':
       return tf.train.sgd(lr);
     case 'momentum':
@@ -153,6 +156,24 @@ function regularizationLoss(model: tf.LayersModel): tf.Scalar | null {
   if (typeof fn !== 'function') return null;
   const ls = fn.call(model);
   return ls.length ? (tf.addN(ls) as tf.Scalar) : null;
+}
+
+/**
+ * Kernels of the Conv2D/Dense layers applied (only) directly to the model input: their input gradient is the gradient
+ * w.r.t. the data batch, which the built-in losses never need, so the wasm kernels may skip it
+ * (src/backend/unused-input-grad.ts). Read per batch: the variables' data changes at every optimizer step.
+ */
+function inputLayerKernels(model: tf.LayersModel): tf.LayerVariable[] {
+  const input = model.inputs[0];
+  const out: tf.LayerVariable[] = [];
+  for (const layer of model.layers) {
+    if (!['Conv2D', 'Dense'].includes(layer.getClassName())) continue;
+    const nodes = layer.inboundNodes;
+    if (nodes.length === 0 || !nodes.every((n) => n.inputTensors.length === 1 && n.inputTensors[0] === input)) continue;
+    const kernel = layer.trainableWeights.find((w) => /kernel/.test(w.name));
+    if (kernel) out.push(kernel);
+  }
+  return out;
 }
 
 const yieldToEventLoop = () => new Promise<void>((r) => setImmediate(r));
@@ -235,6 +256,7 @@ export async function train(
   const batchesPerEpoch = Math.ceil(n / batchSize);
   const totalBatches = epochs * batchesPerEpoch;
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const firstKernels = inputLayerKernels(model);
   const interval = opts.progressIntervalMs ?? 200;
   const evalBatch = opts.evalBatchSize ?? 256;
   const seed = opts.seed ?? 0;
@@ -272,7 +294,9 @@ export async function train(
             batchLoss = await opts.customStep({ model, optimizer, variables, x, labels, yTrue, indices: b.indices, epoch, batch: bIdx });
           } else {
             let corr: tf.Tensor | null = null;
-            const cost = optimizer.minimize(
+            const unusedInputGrads =
+              lossKind === 'custom' ? [] : firstKernels.map((k) => ({ dataId: k.read().dataId, inputShape: x.shape }));
+            const cost = withUnusedInputGradients(unusedInputGrads, () => optimizer.minimize(
               () => {
                 const r = forward(model, x, true);
                 let loss: tf.Scalar;
@@ -295,7 +319,7 @@ export async function train(
               },
               true,
               variables,
-            );
+            ));
             batchLoss = cost ? cost.dataSync()[0] : NaN;
             cost?.dispose();
             if (corr) {
