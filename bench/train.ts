@@ -9,7 +9,8 @@
  * process (process.cpuUsage; Python: time.process_time). Ratios use CPU seconds. Contention still inflates CPU time
  * (shared caches and memory bandwidth; PyTorch's per-step CPU time varied 3x between runs here), so the fast backends
  * and PyTorch are measured in BENCH_ROUNDS interleaved rounds (wasm model A, PyTorch model A, wasm model B, …) and
- * each side reports its best round: contention only ever slows a round down. The cpu backend runs once.
+ * each side reports its best round: contention only ever slows a round down. The cpu backend runs as many rounds
+ * (best of them too), so the WASM/cpu ratio compares like with like.
  * Env: BENCH_BUDGET (seconds per measurement, default 3), BENCH_BACKENDS (default "wasm,cpu"), BENCH_MODELS (subset),
  * BENCH_ROUNDS (default 2), BENCH_TORCH=0 to skip PyTorch, BENCH_CEILING=0 to skip the ceiling table.
  *
@@ -273,7 +274,7 @@ async function main(): Promise<void> {
     // PyTorch runs interleaved with the first fast backend's rounds, model by model, so both see the same load.
     const withTorch: boolean = b !== 'cpu' && !torchInterleaved;
     torchInterleaved ||= withTorch;
-    const rounds = b === 'cpu' ? 1 : ROUNDS;
+    const rounds = ROUNDS;
     const mine: Record<string, Figures[]> = {};
     for (let round = 0; round < rounds; round++) {
       for (const m of models) {
@@ -324,7 +325,7 @@ async function main(): Promise<void> {
   }
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i < 2 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
-  console.log(`Training engine benchmark (batch 64 Adam training; inference at batch 256, 64 on the cpu backend; batch-1 latency; best of ${ROUNDS} interleaved rounds for wasm and PyTorch)`);
+  console.log(`Training engine benchmark (batch 64 Adam training; inference at batch 256, 64 on the cpu backend; batch-1 latency; best of ${ROUNDS} rounds per backend, wasm and PyTorch interleaved)`);
   for (const [b, why] of Object.entries(infos)) console.log(`  ${b}: ${why}`);
   console.log(line(head));
   console.log(w.map((n) => '-'.repeat(n)).join('  '));
