@@ -18,6 +18,7 @@
  * names: diagnostics point at an alias of the file named like the real one, and emitted files are renamed back.
  */
 import type * as TS from '@tslab/typescript-for-tslab';
+import type { LightBuilder } from './lightBuilder';
 
 interface TsInternals {
   bindSourceFile(file: TS.SourceFile, options: TS.CompilerOptions): void;
@@ -43,20 +44,6 @@ export interface SwapInput {
    * it is reused, and with it what the checker already resolved of it. Starts as the anchor's own.
    */
   declCache: { text: string; file: TS.SourceFile };
-}
-
-export interface SwapBuilder {
-  getProgram(): TS.Program;
-  getProgramOrUndefined(): TS.Program | undefined;
-  releaseProgram(): void;
-  getCompilerOptions(): TS.CompilerOptions;
-  getSourceFile(fileName: string): TS.SourceFile | undefined;
-  getSourceFiles(): readonly TS.SourceFile[];
-  getConfigFileParsingDiagnostics(): readonly TS.Diagnostic[];
-  getCurrentDirectory(): string;
-  getAllDependencies(sourceFile: TS.SourceFile): readonly string[];
-  emit: TS.Program['emit'];
-  close(): void;
 }
 
 /** The anchor's ambient module names (without quotes). */
@@ -90,7 +77,7 @@ function moduleUse(ts: typeof TS, file: TS.SourceFile): { specifiers: string[]; 
 }
 
 /** The swap for this cell, or undefined when it does not apply (see the top of the file). */
-export function swapBuilder(ts: typeof TS, input: SwapInput): SwapBuilder | undefined {
+export function swapBuilder(ts: typeof TS, input: SwapInput): LightBuilder | undefined {
   const internals = ts as unknown as TsInternals;
   const { anchor, srcFilename, declFilename, serial } = input;
   const options = anchor.getCompilerOptions();

@@ -16,7 +16,7 @@
  *    checked the cell), and transpileModule passes output produced that way through unchanged.
  */
 import type * as TS from '@tslab/typescript-for-tslab';
-import { ambientModuleNames, swapBuilder, type SwapBuilder, type SwapInput } from './checkerReuse';
+import { ambientModuleNames, swapBuilder, type SwapInput } from './checkerReuse';
 import { createLightBuilder, type LightBuilder } from './lightBuilder';
 
 /** Internals of TypeScript 5.0 used here; all are exported by @tslab/typescript-for-tslab's bundle. */
@@ -208,7 +208,7 @@ export function createTsForTslab(ts: Ts, bundle?: BundleRoot): { ts: Ts; control
       standInShown = false;
     }
 
-    function trySwap(a: NonNullable<typeof anchor>): SwapBuilder | undefined {
+    function trySwap(a: NonNullable<typeof anchor>): LightBuilder | undefined {
       if (!a.declCache) return undefined;
       if (!a.ambient) {
         a.ambient = ambientModuleNames(a.program.getTypeChecker());

@@ -17,6 +17,39 @@ jest.setTimeout(240_000);
 
 type Converter = ReturnType<typeof import('tslab/dist/converter').createConverter>;
 
+/**
+ * Convert the cells one after another with stock tslab and with ours (each keeping its own declarations), and require
+ * the same JavaScript, declarations (after `normalize`), diagnostics, last-expression name and top-level-await flag.
+ */
+function expectSameAsStock(
+  stock: Converter,
+  ours: Converter,
+  control: ReturnType<typeof loadTslabConverter>['control'],
+  cells: string[],
+  prevOurs: string,
+  opts: { reuseChecker?: boolean; normalize?: (decl: string | undefined) => string | undefined } = {},
+): void {
+  const normalize = opts.normalize ?? ((d: string | undefined) => d);
+  let prevStock = preloadDeclarations(preloadModules());
+  for (const cell of cells) {
+    const s = stock.convert(prevStock, cell);
+    control.probeNextRebuild();
+    control.reuseChecker = opts.reuseChecker ?? false;
+    const o = ours.convert(prevOurs, cell);
+    control.reuseChecker = false;
+    expect({ cell, output: o.output, decl: normalize(o.declOutput), diagnostics: o.diagnostics, last: o.lastExpressionVar, tla: !!o.hasToplevelAwait }).toEqual({
+      cell,
+      output: s.output,
+      decl: s.declOutput,
+      diagnostics: s.diagnostics,
+      last: s.lastExpressionVar,
+      tla: !!s.hasToplevelAwait,
+    });
+    if (s.diagnostics.length === 0 && s.declOutput !== undefined) prevStock = s.declOutput;
+    if (o.diagnostics.length === 0 && o.declOutput !== undefined) prevOurs = o.declOutput;
+  }
+}
+
 describe('the wrapped tslab converter (in process)', () => {
   let stock: Converter;
   let ours: Converter;
@@ -61,24 +94,8 @@ describe('the wrapped tslab converter (in process)', () => {
       'const t2: T = "no"',
       'mulberry32(1)()',
     ];
-    let prevStock = preloadDeclarations(preloadModules());
-    let prevOurs = prevStock;
     const before = { ...control.stats };
-    for (const cell of cells) {
-      const s = stock.convert(prevStock, cell);
-      control.probeNextRebuild();
-      const o = ours.convert(prevOurs, cell);
-      expect({ cell, output: o.output, decl: o.declOutput, diagnostics: o.diagnostics, last: o.lastExpressionVar, tla: !!o.hasToplevelAwait }).toEqual({
-        cell,
-        output: s.output,
-        decl: s.declOutput,
-        diagnostics: s.diagnostics,
-        last: s.lastExpressionVar,
-        tla: !!s.hasToplevelAwait,
-      });
-      if (s.diagnostics.length === 0 && s.declOutput !== undefined) prevStock = s.declOutput;
-      if (o.diagnostics.length === 0 && o.declOutput !== undefined) prevOurs = o.declOutput;
-    }
+    expectSameAsStock(stock, ours, control, cells, preloadDeclarations(preloadModules()));
     // One program per cell; the cells declaring names had their first (names-only) pass answered by the probe.
     expect(control.stats.programs - before.programs).toBe(cells.length);
     expect(control.stats.probes - before.probes).toBeGreaterThanOrEqual(10);
@@ -159,22 +176,7 @@ describe('the wrapped converter with the declaration bundle (in process)', () =>
       'tf.tensor([1]).noSuchMethod()',
       'import { join } from "path"; join("a", "b")',
     ];
-    let prevStock = preloadDeclarations(preloadModules());
-    let prevOurs = preloadDeclarations(preloadModules(), bundle.entries);
-    for (const cell of cells) {
-      const s = stock.convert(prevStock, cell);
-      control.probeNextRebuild();
-      const o = ours.convert(prevOurs, cell);
-      expect({ cell, output: o.output, decl: normalize(o.declOutput), diagnostics: o.diagnostics, last: o.lastExpressionVar }).toEqual({
-        cell,
-        output: s.output,
-        decl: s.declOutput,
-        diagnostics: s.diagnostics,
-        last: s.lastExpressionVar,
-      });
-      if (s.diagnostics.length === 0 && s.declOutput !== undefined) prevStock = s.declOutput;
-      if (o.diagnostics.length === 0 && o.declOutput !== undefined) prevOurs = o.declOutput;
-    }
+    expectSameAsStock(stock, ours, control, cells, preloadDeclarations(preloadModules(), bundle.entries), { normalize });
     // The errors above are real ones (not bundle artefacts): a wrong type and an unknown tfjs method.
     // Against the files a program holds every TensorFlow.js and tinylab declaration file (the test above: > 600);
     // with the bundle, lib, @types/node and the bundle.
@@ -209,25 +211,7 @@ describe('the wrapped converter with the declaration bundle (in process)', () =>
     const loaded = loadTslabConverter(bundle);
     const reusing = loaded.converter.createConverter({ isJS: false, isBrowser: false });
     try {
-      let prevStock = preloadDeclarations(preloadModules());
-      let prevOurs = preloadDeclarations(preloadModules(), bundle.entries);
-      for (const cell of cells) {
-        const s = stock.convert(prevStock, cell);
-        loaded.control.probeNextRebuild();
-        loaded.control.reuseChecker = true;
-        const o = reusing.convert(prevOurs, cell);
-        loaded.control.reuseChecker = false;
-        expect({ cell, output: o.output, decl: normalize(o.declOutput), diagnostics: o.diagnostics, last: o.lastExpressionVar, tla: !!o.hasToplevelAwait }).toEqual({
-          cell,
-          output: s.output,
-          decl: s.declOutput,
-          diagnostics: s.diagnostics,
-          last: s.lastExpressionVar,
-          tla: !!s.hasToplevelAwait,
-        });
-        if (s.diagnostics.length === 0 && s.declOutput !== undefined) prevStock = s.declOutput;
-        if (o.diagnostics.length === 0 && o.declOutput !== undefined) prevOurs = o.declOutput;
-      }
+      expectSameAsStock(stock, reusing, loaded.control, cells, preloadDeclarations(preloadModules(), bundle.entries), { normalize, reuseChecker: true });
       // Most cells were checked by the first program's checker; the global augmentation needed a real program.
       expect(loaded.control.stats.swaps).toBeGreaterThanOrEqual(cells.length - 3);
       expect(loaded.control.stats.programs).toBeLessThanOrEqual(3);

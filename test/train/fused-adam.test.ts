@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
 import { mulberry32 } from '../../src/common/rng';
 import { FusedAdamOptimizer } from '../../src/train/adam';
+import { relError } from '../helpers/numeric';
 
 function rand(n: number, seed: number, scale = 1): Float32Array {
   const r = mulberry32(seed);
@@ -37,14 +38,6 @@ async function run(makeOpt: () => tf.Optimizer, steps: number): Promise<Float32A
   return out;
 }
 
-function relError(a: Float32Array, b: Float32Array): number {
-  let maxRef = 0, maxErr = 0;
-  for (let i = 0; i < b.length; i++) {
-    maxRef = Math.max(maxRef, Math.abs(b[i]));
-    maxErr = Math.max(maxErr, Math.abs(a[i] - b[i]));
-  }
-  return maxRef === 0 ? maxErr : maxErr / maxRef;
-}
 
 describe('fused Adam', () => {
   afterAll(async () => {

@@ -13,27 +13,12 @@ import { simdKernels } from '../../src/backend/simd';
 import { asWasm } from '../../src/backend/wasm-heap';
 import { skippedInputGradients, withUnusedInputGradients } from '../../src/backend/unused-input-grad';
 import { mulberry32 } from '../../src/common/rng';
+import { randomArrays, relError, type Arr } from '../helpers/numeric';
 import { buildCnn, buildMlp } from '../../src/models';
 import { train } from '../../src/train';
 
 const TOL = 1e-4;
-type Arr = { data: Float32Array; shape: number[] };
-const rng = mulberry32(777);
-function arr(shape: number[], offset = 0, scale = 1): Arr {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = (rng() * 2 - 1) * scale + offset;
-  return { data, shape };
-}
-
-function relError(a: Float32Array, b: Float32Array): number {
-  let maxRef = 0, maxErr = 0;
-  for (let i = 0; i < b.length; i++) {
-    maxRef = Math.max(maxRef, Math.abs(b[i]));
-    maxErr = Math.max(maxErr, Math.abs(a[i] - b[i]));
-  }
-  return maxRef === 0 ? maxErr : maxErr / maxRef;
-}
+const arr = randomArrays(777);
 
 /** Run f on wasm and cpu; compare every output; check no tensor leaked; return the wasm kernel names used. */
 async function matchesCpu(f: (ts: tf.Tensor[]) => tf.Tensor | tf.Tensor[], inputs: Arr[]): Promise<Set<string>> {

@@ -9,28 +9,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
-import { mulberry32 } from '../../src/common/rng';
+import { randomArrays, relError, type Arr } from '../helpers/numeric';
 
 const TOL = 1e-4;
-type Arr = { data: Float32Array; shape: number[] };
 
-const rng = mulberry32(4242);
-function arr(shape: number[], offset = 0): Arr {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(n);
-  for (let i = 0; i < n; i++) data[i] = rng() * 2 - 1 + offset;
-  return { data, shape };
-}
-
-/** Error relative to the reference's largest magnitude (entries near zero come from cancelling sums). */
-function relError(a: Float32Array, b: Float32Array): number {
-  let maxRef = 0, maxErr = 0;
-  for (let i = 0; i < b.length; i++) {
-    maxRef = Math.max(maxRef, Math.abs(b[i]));
-    maxErr = Math.max(maxErr, Math.abs(a[i] - b[i]));
-  }
-  return maxRef === 0 ? maxErr : maxErr / maxRef;
-}
+const arr = randomArrays(4242);
 
 /** Run f on wasm and on cpu from the same inputs; check shapes, values and that no tensor leaked. */
 async function matchesCpu(f: (ts: tf.Tensor[]) => tf.Tensor | tf.Tensor[], inputs: Arr[]): Promise<void> {
