@@ -50,6 +50,31 @@ function expectSameAsStock(
   }
 }
 
+/** Cells both converters must treat alike: declarations, redeclarations, errors, imports, top-level await. */
+const STOCK_CELLS = [
+  '1+1',
+  'const a = 1; let b = "x"; a',
+  'function f(x: number) { return x * a; }\nf(2)',
+  'class C { constructor(public n: number) {} get twice() { return this.n * 2; } }\nnew C(3).twice',
+  'interface P { x: number }\ntype Q = P & { y: string };\nconst q: Q = { x: 1, y: "s" }; q',
+  'const { x, ...rest } = { x: 1, y: 2, z: 3 }; rest',
+  'let c: number = "oops"',
+  'import * as path from "path"; path.sep',
+  'import { join } from "path"; join("a", "b")',
+  'const m = await import("os"); m.platform()',
+  'a = 5; a',
+  'b += "y"; b',
+  'const arr = [1, 2, 3].map((v) => v * a); arr',
+  'const o = { a: a, b: b }; o',
+  'async function af() { return 1 }\nawait af()',
+  'q.x + C.name',
+  'undefinedName + 1',
+  'const a = "redeclared"; a',
+  'type T = number; const tt: T = 1',
+  'const t2: T = "no"',
+  'mulberry32(1)()',
+];
+
 describe('the wrapped tslab converter (in process)', () => {
   let stock: Converter;
   let ours: Converter;
@@ -71,29 +96,7 @@ describe('the wrapped tslab converter (in process)', () => {
   // Enums and namespaces are left out on purpose: with the CommonJS transform inside the emit, `exports.E = E` comes
   // after the enum's initialiser instead of before it (same value once the cell ran); the kernel tests below run them.
   test('same output, declarations and diagnostics as stock tslab, cell after cell', () => {
-    const cells = [
-      '1+1',
-      'const a = 1; let b = "x"; a',
-      'function f(x: number) { return x * a; }\nf(2)',
-      'class C { constructor(public n: number) {} get twice() { return this.n * 2; } }\nnew C(3).twice',
-      'interface P { x: number }\ntype Q = P & { y: string };\nconst q: Q = { x: 1, y: "s" }; q',
-      'const { x, ...rest } = { x: 1, y: 2, z: 3 }; rest',
-      'let c: number = "oops"',
-      'import * as path from "path"; path.sep',
-      'import { join } from "path"; join("a", "b")',
-      'const m = await import("os"); m.platform()',
-      'a = 5; a',
-      'b += "y"; b',
-      'const arr = [1, 2, 3].map((v) => v * a); arr',
-      'const o = { a: a, b: b }; o',
-      'async function af() { return 1 }\nawait af()',
-      'q.x + C.name',
-      'undefinedName + 1',
-      'const a = "redeclared"; a',
-      'type T = number; const tt: T = 1',
-      'const t2: T = "no"',
-      'mulberry32(1)()',
-    ];
+    const cells = STOCK_CELLS;
     const before = { ...control.stats };
     expectSameAsStock(stock, ours, control, cells, preloadDeclarations(preloadModules()));
     // One program per cell; the cells declaring names had their first (names-only) pass answered by the probe.
@@ -185,25 +188,10 @@ describe('the wrapped converter with the declaration bundle (in process)', () =>
 
   test('reusing the previous checker (no new program per cell) gives the same results as stock tslab', () => {
     const cells = [
-      '1+1',
-      'const a = 1; let b = "x"; a',
-      'function f(x: number) { return x * a; }\nf(2)',
-      'class C { constructor(public n: number) {} get twice() { return this.n * 2; } }\nnew C(3).twice',
-      'interface P { x: number }\ntype Q = P & { y: string };\nconst q: Q = { x: 1, y: "s" }; q',
-      'let c: number = "oops"',
-      'const { x, ...rest } = { x: 1, y: 2, z: 3 }; rest',
+      ...STOCK_CELLS,
       "import * as tf from '@tensorflow/tfjs';\nconst t = tf.tensor([1, -2, 3]).abs(); t.size",
       'const wrong: string = t.size',
-      'import { join } from "path"; join("a", "b")',
-      'const m = await import("os"); m.platform()',
-      'a = 5; a',
-      'q.x + C.name',
-      'undefinedName + 1',
-      'const a = "redeclared"; a',
-      'type T = number; const tt: T = 1',
-      'const t2: T = "no"',
       '// @ts-ignore\nconst ignored: string = 3; ignored',
-      'mulberry32(1)()',
       'const g: LayerGraph | undefined = undefined; g',
       'declare global { interface Window { z: number } }\nexport {}',
       'a.length',

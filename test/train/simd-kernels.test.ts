@@ -13,41 +13,13 @@ import { simdKernels } from '../../src/backend/simd';
 import { asWasm } from '../../src/backend/wasm-heap';
 import { skippedInputGradients, withUnusedInputGradients } from '../../src/backend/unused-input-grad';
 import { mulberry32 } from '../../src/common/rng';
-import { randomArrays, relError, type Arr } from '../helpers/numeric';
+import { randomArrays, relError } from '../helpers/numeric';
+import { matchesCpu } from '../helpers/backends';
 import { buildCnn, buildMlp } from '../../src/models';
 import { train } from '../../src/train';
 
 const TOL = 1e-4;
 const arr = randomArrays(777);
-
-/** Run f on wasm and cpu; compare every output; check no tensor leaked; return the wasm kernel names used. */
-async function matchesCpu(f: (ts: tf.Tensor[]) => tf.Tensor | tf.Tensor[], inputs: Arr[]): Promise<Set<string>> {
-  const out: Array<Array<{ data: Float32Array; shape: number[] }>> = [];
-  let kernels = new Set<string>();
-  for (const b of ['wasm', 'cpu'] as const) {
-    await initBackend(b);
-    const before = tf.memory().numTensors;
-    const ts = inputs.map((i) => tf.tensor(i.data, i.shape));
-    let rs: tf.Tensor[] = [];
-    const prof = await tf.profile(() => {
-      const r = tf.tidy(() => f(ts));
-      rs = Array.isArray(r) ? r : [r];
-      return rs;
-    });
-    if (b === 'wasm') kernels = new Set(prof.kernels.map((k) => k.name));
-    out.push(await Promise.all(rs.map(async (t) => ({ data: Float32Array.from((await t.data()) as Float32Array), shape: t.shape }))));
-    tf.dispose([...rs, ...ts]);
-    expect(tf.memory().numTensors).toBe(before);
-  }
-  await initBackend('wasm');
-  const [w, c] = out;
-  expect(w.length).toBe(c.length);
-  w.forEach((x, i) => {
-    expect(x.shape).toEqual(c[i].shape);
-    expect(relError(x.data, c[i].data)).toBeLessThan(TOL);
-  });
-  return kernels;
-}
 
 describe('WASM SIMD paths vs cpu', () => {
   beforeAll(async () => {

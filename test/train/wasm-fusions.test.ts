@@ -9,33 +9,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/backend';
-import { randomArrays, relError, type Arr } from '../helpers/numeric';
-
-const TOL = 1e-4;
+import { randomArrays } from '../helpers/numeric';
+import { matchesCpu } from '../helpers/backends';
 
 const arr = randomArrays(4242);
-
-/** Run f on wasm and on cpu from the same inputs; check shapes, values and that no tensor leaked. */
-async function matchesCpu(f: (ts: tf.Tensor[]) => tf.Tensor | tf.Tensor[], inputs: Arr[]): Promise<void> {
-  const out: Array<Array<{ data: Float32Array; shape: number[] }>> = [];
-  for (const b of ['wasm', 'cpu'] as const) {
-    await initBackend(b);
-    const before = tf.memory().numTensors;
-    const ts = inputs.map((i) => tf.tensor(i.data, i.shape));
-    const r = tf.tidy(() => f(ts));
-    const rs = Array.isArray(r) ? r : [r];
-    out.push(await Promise.all(rs.map(async (t) => ({ data: Float32Array.from((await t.data()) as Float32Array), shape: t.shape }))));
-    tf.dispose([...rs, ...ts]);
-    expect(tf.memory().numTensors).toBe(before);
-  }
-  await initBackend('wasm');
-  const [w, c] = out;
-  expect(w.length).toBe(c.length);
-  w.forEach((x, i) => {
-    expect(x.shape).toEqual(c[i].shape);
-    expect(relError(x.data, c[i].data)).toBeLessThan(TOL);
-  });
-}
 
 describe('widened per-channel broadcasts on wasm vs cpu', () => {
   afterAll(async () => {
