@@ -230,13 +230,14 @@ function pathName(fileName: string, packageRoot: string, packageName: string): s
   return rel.startsWith('..') ? noExt.replace(/^\/+/, '') : `${packageName}/${rel}`;
 }
 
-/** Read a cached bundle if every bundled file is older than it; else undefined. */
-export function readCachedBundle(file: string): DeclarationBundle | undefined {
+/** A cached bundle's metadata if every bundled file is older than it; else undefined. */
+export function readCachedBundle(file: string): Omit<DeclarationBundle, 'text'> | undefined {
   try {
     const meta = JSON.parse(fs.readFileSync(`${file}.json`, 'utf8')) as Omit<DeclarationBundle, 'text'>;
     const built = fs.statSync(file).mtimeMs;
     for (const f of meta.files) if (fs.statSync(f).mtimeMs > built) return undefined;
-    return { ...meta, text: fs.readFileSync(file, 'utf8') };
+    // The text itself is read by TypeScript from the file; a kernel only needs the metadata.
+    return meta;
   } catch {
     return undefined;
   }

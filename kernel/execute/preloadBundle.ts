@@ -24,7 +24,7 @@ function candidates(): string[] {
   return [path.join(distRoot(), '.cache', name), path.join(os.tmpdir(), `tinylab-${tag}`, name)];
 }
 
-function matches(b: DeclarationBundle, entryFiles: string[]): boolean {
+function matches(b: Pick<DeclarationBundle, 'entries'>, entryFiles: string[]): boolean {
   const want = entryFiles.map((f) => f.replace(/\.d\.ts$/, '')).sort();
   return JSON.stringify(Object.keys(b.entries).sort()) === JSON.stringify(want);
 }
