@@ -5,8 +5,9 @@
  * log-priors (MAP, multi-start L-BFGS on box-bounded log parameters). Linear algebra (Cholesky, solves, products)
  * is ml-matrix's; this file only builds kernel matrices and the likelihood gradient.
  *
- * Inputs are expected in the unit cube; targets are standardised internally (mean 0, sd 1) and predictions come back
- * in the caller's units. `predict` returns the latent function's mean and standard deviation (noise excluded).
+ * Inputs are expected in the unit cube; targets are standardised internally (centred on their average, or on a quantile
+ * with `meanQuantile`, sd 1: the centre is the prior mean far from the data) and predictions come back in the caller's
+ * units. `predict` returns the latent function's mean and standard deviation (noise excluded).
  */
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import type { Rng } from '../common/rng';
@@ -38,6 +39,8 @@ export interface GpOptions {
   groups?: number[][];
   /** Normal prior [mean, sd] on each log offset sd (standardised units; default [ln 0.3, 1]). */
   offsetPrior?: [number, number];
+  /** Prior (constant) mean as a quantile of the targets (0.5 the median, 1 the worst); default: their average. */
+  meanQuantile?: number;
 }
 
 /** log length scales (D), log signal sd, log noise sd, then one log offset sd per one-hot group (if any). */
@@ -69,8 +72,13 @@ export class GaussianProcess {
     let m = 0;
     for (let i = 0; i < this.n; i++) m += y[i];
     m /= Math.max(1, this.n);
+    const avg = m;
+    if (opts.meanQuantile !== undefined && this.n > 0) {
+      const s = Array.from(y).sort((a, b) => a - b);
+      m = s[Math.min(this.n - 1, Math.max(0, Math.round(opts.meanQuantile * (this.n - 1))))];
+    }
     let v = 0;
-    for (let i = 0; i < this.n; i++) v += (y[i] - m) ** 2;
+    for (let i = 0; i < this.n; i++) v += (y[i] - avg) ** 2;
     const sd = this.n > 1 ? Math.sqrt(v / (this.n - 1)) : 1;
     this.yMean = m;
     this.yStd = sd > 1e-12 ? sd : 1;

@@ -33,7 +33,9 @@ def gp(d):
       same = (np.abs(A[:, None, cols] - B[None, :, cols]).sum(-1) < 1e-9).astype(float)
       K = K + so2[g] * same
     return K
-  m, s = y.mean(), y.std(ddof=1); ys = (y - m)/s
+  m, s = y.mean(), y.std(ddof=1)
+  if d.get('meanQuantile') is not None: m = np.sort(y)[int(np.floor(d['meanQuantile'] * (len(y) - 1) + 0.5))]  # the prior mean's centre
+  ys = (y - m)/s
   K0 = k(X, X); K = K0 + (sn2 + 1e-8*max(1.0, K0[0, 0])) * np.eye(len(X))  # gp.ts's jitter: 1e-8 of the prior variance
   Ks = k(X, Xs)
   mu = m + s * Ks.T @ np.linalg.solve(K, ys)
@@ -60,6 +62,20 @@ describe('per-category offset kernel', () => {
       expect(mean[i]).toBeCloseTo(ref.mean[i], 8);
       expect(sd[i]).toBeCloseTo(ref.sd[i], 7);
     }
+  });
+
+  test('a prior mean centred on a quantile of the targets matches numpy, and far from the data it is that value', () => {
+    for (const q of [1, 0.5]) {
+      const gp = new GaussianProcess(X, y, { groups, meanQuantile: q }).setTheta(theta);
+      const { mean } = gp.predict(Xs);
+      const ref = py(`${NUMPY_GP}\nprint(json.dumps(gp(json.load(sys.stdin))))`, { X, y, Xs, theta, groups, meanQuantile: q });
+      for (let i = 0; i < Xs.length; i++) expect(mean[i]).toBeCloseTo(ref.mean[i], 8);
+    }
+    // a point far outside the unit cube, one-hot columns included: no covariance with any training row
+    const far = [50, 50, -9, -9, -9];
+    const sorted = y.slice().sort((a, b) => a - b);
+    expect(new GaussianProcess(X, y, { groups, meanQuantile: 1 }).setTheta(theta).predict([far]).mean[0]).toBeCloseTo(sorted[sorted.length - 1], 9);
+    expect(new GaussianProcess(X, y, { groups }).setTheta(theta).predict([far]).mean[0]).toBeCloseTo(y.reduce((a, b) => a + b, 0) / y.length, 9);
   });
 
   test('likelihood gradient (offset sd included) matches finite differences', () => {
@@ -108,7 +124,8 @@ if m2 > 0 and m3 / m2**1.5 > 0.5:
 d['y'] = y.tolist(); d['Xs'] = d['X']
 print(json.dumps(gp(d)))
 `,
-      { X: rec.candidates.map((i) => [Number(hist[i].params.x)]), y: rec.candidates.map((i) => hist[i].value), theta: rec.gp!.theta },
+      // the optimizer's GP centres its prior mean on the worst observed value (BayesOptions.meanQuantile's default)
+      { X: rec.candidates.map((i) => [Number(hist[i].params.x)]), y: rec.candidates.map((i) => hist[i].value), theta: rec.gp!.theta, meanQuantile: 1 },
     );
     let argmin = 0;
     for (let i = 1; i < ref.mean.length; i++) if (ref.mean[i] < ref.mean[argmin]) argmin = i;
