@@ -1,4 +1,4 @@
-/** Small numeric helpers the kernel tests share: seeded random arrays and an error measure against a reference. */
+/** Small numeric helpers the tests share: seeded random arrays, an error measure against a reference, finite differences. */
 import { mulberry32 } from '../../src/common/rng';
 
 export type Arr = { data: Float32Array; shape: number[] };
@@ -22,4 +22,15 @@ export function relError(a: Float32Array, b: Float32Array): number {
     maxErr = Math.max(maxErr, Math.abs(a[i] - b[i]));
   }
   return maxRef === 0 ? maxErr : maxErr / maxRef;
+}
+
+/** Central differences of f at x along each coordinate (step h): the independent check of an analytic gradient. */
+export function finiteDifferences(f: (x: number[]) => number, x: number[], h = 1e-5): number[] {
+  return x.map((_, i) => {
+    const xp = x.slice();
+    xp[i] += h;
+    const xm = x.slice();
+    xm[i] -= h;
+    return (f(xp) - f(xm)) / (2 * h);
+  });
 }

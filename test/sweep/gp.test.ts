@@ -3,6 +3,7 @@ import { execFileSync } from 'child_process';
 import { mulberry32 } from '../../src/common/rng';
 import { lhs, sobol } from '../../src/sweep/design';
 import { GaussianProcess } from '../../src/sweep/gp';
+import { finiteDifferences } from '../helpers/numeric';
 import { erfc, logExpectedImprovement, normCdf, normPdf } from '../../src/sweep/stats';
 
 describe('Gaussian process', () => {
@@ -39,15 +40,8 @@ print(json.dumps({'mean': mu.tolist(), 'sd': (np.sqrt(var)*s).tolist()}))
   test('likelihood gradient matches finite differences; fitting raises the posterior', () => {
     const gp = new GaussianProcess(X, y);
     const { f, g } = gp.negLogPosterior(theta);
-    for (let i = 0; i < theta.length; i++) {
-      const h = 1e-5;
-      const tp = theta.slice();
-      tp[i] += h;
-      const tm = theta.slice();
-      tm[i] -= h;
-      const fd = (gp.negLogPosterior(tp).f - gp.negLogPosterior(tm).f) / (2 * h);
-      expect(g[i]).toBeCloseTo(fd, 4);
-    }
+    const fd = finiteDifferences((t) => gp.negLogPosterior(t).f, theta);
+    for (let i = 0; i < theta.length; i++) expect(g[i]).toBeCloseTo(fd[i], 4);
     gp.fit(mulberry32(1));
     expect(gp.negLogPosterior(gp.theta).f).toBeLessThan(f);
     // a noise-free smooth function: the fitted GP nearly interpolates and predicts held-out points well

@@ -10,6 +10,7 @@ import * as path from 'path';
 import { ExperimentStore } from '../../src/store/store';
 import { mulberry32 } from '../../src/common/rng';
 import { GaussianProcess } from '../../src/sweep/gp';
+import { finiteDifferences } from '../helpers/numeric';
 import { BayesOpt, minObserved } from '../../src/sweep/optimizers';
 import type { Observation } from '../../src/sweep/optimizers';
 import { SearchSpace } from '../../src/sweep/space';
@@ -82,15 +83,8 @@ describe('per-category offset kernel', () => {
     const gp = new GaussianProcess(X, y, { groups });
     expect(gp.thetaSize).toBe(theta.length);
     const { g } = gp.negLogPosterior(theta);
-    for (let i = 0; i < theta.length; i++) {
-      const h = 1e-5;
-      const tp = theta.slice();
-      tp[i] += h;
-      const tm = theta.slice();
-      tm[i] -= h;
-      const fd = (gp.negLogPosterior(tp).f - gp.negLogPosterior(tm).f) / (2 * h);
-      expect(g[i]).toBeCloseTo(fd, 4);
-    }
+    const fd = finiteDifferences((t) => gp.negLogPosterior(t).f, theta);
+    for (let i = 0; i < theta.length; i++) expect(g[i]).toBeCloseTo(fd[i], 4);
   });
 });
 
