@@ -4,64 +4,32 @@
  * runInt8. Models are untrained (seeded random weights) and calibrated on a few MNIST samples: bit-exactness does not
  * depend on accuracy, and skipping training keeps the test fast.
  */
-import { execFileSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { generateC } from '../../src/export/c';
+import { verifyOnHost } from '../../src/export/c/verify';
 import { buildCnn } from '../../src/models';
 import { quantizeModel } from '../../src/quantize/quantize';
-import { quantizeValues, runInt8 } from '../../src/quantize/engine';
+import { runInt8 } from '../../src/quantize/engine';
 import type { QuantizedModel } from '../../src/quantize/types';
 import { buildResDw, mnist14, trainedCnn } from '../quantize/fixtures';
 
-const HARNESS = `#include <stdio.h>
-#include <stdint.h>
-#include "model.h"
-int main(int argc, char **argv) {
-  if (argc != 3) return 2;
-  FILE *fi = fopen(argv[1], "rb"), *fo = fopen(argv[2], "wb");
-  if (!fi || !fo) return 3;
-  static int8_t in[MODEL_INPUT_SIZE], out[MODEL_OUTPUT_SIZE];
-  while (fread(in, 1, MODEL_INPUT_SIZE, fi) == MODEL_INPUT_SIZE) {
-    if (model_invoke(in, out) != 0) return 4;
-    fwrite(out, 1, MODEL_OUTPUT_SIZE, fo);
-  }
-  fclose(fi);
-  fclose(fo);
-  return 0;
-}
-`;
-
 const N_SAMPLES = 200;
 
-async function checkBitExact(qm: QuantizedModel): Promise<{ bytes: number; mismatches: number }> {
+/**
+ * Host gcc build (-Werror, pedantic) of the generated C run on N_SAMPLES test digits through files, against runInt8:
+ * verifyOnHost (what bench:codegen runs). Returns the mismatching output values.
+ */
+async function checkBitExact(qm: QuantizedModel): Promise<{ mismatches: number }> {
   const data = await mnist14();
   const test = data.test;
   const f = test.sampleShape.reduce((a, b) => a * b, 1);
   const x = test.x.subarray(0, N_SAMPLES * f);
-  const ref = runInt8(qm, x, test.sampleShape).int8!;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinylab-codegen-'));
-  const { files } = generateC(qm);
-  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
-  fs.writeFileSync(path.join(dir, 'main.c'), HARNESS);
-  // -Werror with -Wdouble-promotion/-Wfloat-conversion is not enough to prove "no float"; the symbol check below is.
-  execFileSync('gcc', ['-std=c99', '-O2', '-Wall', '-Wextra', '-Werror', '-pedantic', '-o', 'model_run', 'main.c', 'model.c', 'kernels.c'], { cwd: dir });
-  const inQ = qm.tensors[qm.graph.inputs[0]];
-  fs.writeFileSync(path.join(dir, 'in.bin'), Buffer.from(quantizeValues(x, inQ).buffer));
-  execFileSync(path.join(dir, 'model_run'), ['in.bin', 'out.bin'], { cwd: dir });
-  // readFileSync may return a view into a larger pooled ArrayBuffer: respect its offset and length.
-  const raw = fs.readFileSync(path.join(dir, 'out.bin'));
-  const got = new Int8Array(raw.buffer, raw.byteOffset, raw.length);
-  expect(got.length).toBe(ref.length);
-  let mismatches = 0;
-  for (let i = 0; i < ref.length; i++) if (got[i] !== ref[i]) mismatches++;
-  if (process.env.TINYLAB_CODEGEN_KEEP) fs.cpSync(dir, process.env.TINYLAB_CODEGEN_KEEP, { recursive: true });
-  fs.rmSync(dir, { recursive: true, force: true });
   // Guard against a vacuous pass (e.g. every output saturated): the reference outputs must vary.
-  expect(new Set(ref).size).toBeGreaterThan(8);
-  return { bytes: ref.length, mismatches };
+  expect(new Set(runInt8(qm, x, test.sampleShape).int8!).size).toBeGreaterThan(8);
+  const r = verifyOnHost(qm, { x, sampleShape: test.sampleShape }, { keepDir: process.env.TINYLAB_CODEGEN_KEEP });
+  expect(r.samples).toBe(N_SAMPLES);
+  if (r.mismatches === 0) expect(r.bitExact).toBe(true);
+  return { mismatches: r.mismatches };
 }
 
 describe('C code generation (host gcc)', () => {
