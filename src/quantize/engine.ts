@@ -355,8 +355,12 @@ function runFloatNode(qm: QuantizedModel, node: GraphNode, xs: Int8Array[], inQ:
     }
     return out;
   }
-  return tf.tidy(() => {
+  // The tensor leaves tidy and is read outside it: tidy walks a returned typed array element by element.
+  const t = tf.tidy(() => {
     const ins = xs.map((x, k) => tf.tensor(dequantizeValues(x, inQ[k]), node.inputShapes[k]));
-    return runNodeTf(node, ins, qm.float.weights[node.name] ?? {}).dataSync() as Float32Array;
+    return runNodeTf(node, ins, qm.float.weights[node.name] ?? {});
   });
+  const out = t.dataSync() as Float32Array;
+  t.dispose();
+  return out;
 }
