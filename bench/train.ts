@@ -12,7 +12,10 @@
  * each side reports its best round: contention only ever slows a round down. The cpu backend runs as many rounds
  * (best of them too), so the WASM/cpu ratio compares like with like.
  * Env: BENCH_BUDGET (seconds per measurement, default 3), BENCH_BACKENDS (default "wasm,cpu"), BENCH_MODELS (subset),
- * BENCH_ROUNDS (default 2), BENCH_TORCH=0 to skip PyTorch, BENCH_CEILING=0 to skip the ceiling table.
+ * BENCH_ROUNDS (default 2), BENCH_TORCH=0 to skip PyTorch, BENCH_CEILING=0 to skip the ceiling table,
+ * BENCH_FASTPATH=0 to train dense-chain models (the autoencoder) through the generic path instead of the fused
+ * dense-chain step (src/train/dense-chain.ts), for before/after comparisons under the same load. Each model's JSON
+ * figures say which path its training steps took (trainPath).
  *
  * Ceiling table (last section): GMAC/s per CPU second of the convolutions that dominate the conv models, forward
  * (XNNPACK) and both gradients (our kernels), next to PyTorch's (bench/torch_train.py ... ceiling), interleaved in
@@ -25,7 +28,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, BackendName } from '../src/backend';
 import { Dataset } from '../src/data/types';
 import { buildAutoencoder, buildCnn, buildDsCnn, buildResNet8 } from '../src/models';
-import { forward, predict, train } from '../src/train';
+import { denseChainStepsRun, forward, predict, train } from '../src/train';
 import { mulberry32, normal } from '../src/common/rng';
 
 const BUDGET = Number(process.env.BENCH_BUDGET ?? 3);
@@ -33,6 +36,7 @@ const BACKENDS = (process.env.BENCH_BACKENDS ?? 'wasm,cpu').split(',') as Backen
 /** Optional subset, e.g. BENCH_MODELS=mnist-cnn,autoencoder (the cpu backend needs minutes per ResNet-8 batch). */
 const ONLY = process.env.BENCH_MODELS?.split(',');
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
+const FAST_PATH = process.env.BENCH_FASTPATH !== '0';
 
 interface ModelSpec {
   name: string;
@@ -57,6 +61,8 @@ interface Figures {
   latencyCpuMs: number;
   trainBatches: number;
   inferBatch?: number;
+  /** 'dense-chain' when the measured training steps took the fused dense-chain step, else 'generic'. */
+  trainPath?: string;
 }
 
 function randomDataset(spec: ModelSpec, n: number, seed: number): Dataset {
@@ -76,16 +82,17 @@ async function timedTrain(
   budgetS: number,
   epochs = 1000,
   minBatches = 1,
-): Promise<{ batches: number; wall: number; cpu: number }> {
+): Promise<{ batches: number; wall: number; cpu: number; fused: number }> {
   // Stop after the budget, but not before minBatches (fewer samples = more noise on a shared machine).
   const ac = new AbortController();
   let timeUp = false;
   const timer = setTimeout(() => (timeUp = true), budgetS * 1000);
+  const fused0 = denseChainStepsRun();
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await train(model, { train: data }, {
     epochs, batchSize: 64, optimizer: 'adam', learningRate: 1e-3, signal: ac.signal, restoreBest: false, seed: 1,
-    progressIntervalMs: 0,
+    progressIntervalMs: 0, fastPath: FAST_PATH,
     onProgress: (e) => {
       if (timeUp && e.done >= minBatches) ac.abort();
     },
@@ -93,7 +100,7 @@ async function timedTrain(
   const wall = (performance.now() - t0) / 1000;
   const cpu = cpuMs(process.cpuUsage(c0)) / 1000;
   clearTimeout(timer);
-  return { batches: r.batchesRun, wall, cpu };
+  return { batches: r.batchesRun, wall, cpu, fused: denseChainStepsRun() - fused0 };
 }
 
 async function measure(spec: ModelSpec): Promise<Figures> {
@@ -119,7 +126,12 @@ async function measure(spec: ModelSpec): Promise<Figures> {
   const inferWall = (performance.now() - t0) / 1000, inferCpu = cpuMs(process.cpuUsage(c0)) / 1000;
   const inferN = n;
   const one = tf.tensor(inferData.x.subarray(0, f), [1, ...spec.shape]);
-  const once = () => tf.tidy(() => forward(model, one, false).output.dataSync());
+  // The output tensor leaves tidy and is read outside it: tidy walks a returned typed array element by element.
+  const once = () => {
+    const out = tf.tidy(() => forward(model, one, false).output);
+    out.dataSync();
+    out.dispose();
+  };
   once();
   n = 0;
   c0 = process.cpuUsage();
@@ -140,6 +152,7 @@ async function measure(spec: ModelSpec): Promise<Figures> {
     latencyMs: latWall,
     latencyCpuMs: latCpu,
     trainBatches: tr.batches,
+    trainPath: tr.fused === tr.batches ? 'dense-chain' : tr.fused === 0 ? 'generic' : 'mixed',
   };
 }
 
@@ -171,6 +184,7 @@ function best(rounds: Figures[]): Figures {
     latencyCpuMs: lo('latencyCpuMs'),
     trainBatches: rounds.reduce((a, r) => a + r.trainBatches, 0),
     inferBatch: rounds[0].inferBatch,
+    trainPath: rounds.every((r) => r.trainPath === rounds[0].trainPath) ? rounds[0].trainPath : 'mixed',
   };
 }
 

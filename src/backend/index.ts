@@ -10,6 +10,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { InputError, TinylabError } from '../common/errors';
 import { registerWasmTrainingKernels, WASM_KERNEL_OVERRIDES } from './wasm-kernels';
+import { DENSE_CHAIN_STEP, denseChainStepWasm } from './dense-chain';
 
 export { tf };
 export { registerWasmTrainingKernels, WASM_KERNEL_OVERRIDES } from './wasm-kernels';
@@ -66,6 +67,20 @@ function tryLoadTfjsNode(): boolean {
   }
 }
 
+/**
+ * The training loop's fused dense-chain step (dense-chain.ts; src/train/dense-chain.ts decides when it applies).
+ * Registered here rather than with the other training kernels so it stays one self-contained addition.
+ */
+function registerDenseChainKernel(): void {
+  if (tf.getKernel(DENSE_CHAIN_STEP, 'wasm')) return;
+  tf.registerKernel({
+    kernelName: DENSE_CHAIN_STEP,
+    backendName: 'wasm',
+    kernelFunc: ((args: { inputs: tf.NamedTensorMap; attrs?: tf.NamedAttrMap; backend: unknown }) =>
+      denseChainStepWasm(args.inputs, args.attrs ?? {}, args.backend)) as unknown as tf.KernelFunc,
+  });
+}
+
 function importWasm(): void {
   if (wasmImported) return;
   // Side effect: registers the 'wasm' backend factory and its kernels with tfjs-core.
@@ -79,6 +94,7 @@ async function activate(name: BackendName): Promise<boolean> {
   if (name === 'wasm') {
     importWasm();
     registerWasmTrainingKernels();
+    registerDenseChainKernel();
   }
   try {
     return await tf.setBackend(TF_NAME[name]);
@@ -112,7 +128,7 @@ export async function initBackend(preference: BackendPreference = 'auto'): Promi
         name,
         tfName: TF_NAME[name],
         reason,
-        extraKernels: name === 'wasm' ? [...WASM_KERNEL_OVERRIDES] : [],
+        extraKernels: name === 'wasm' ? [...WASM_KERNEL_OVERRIDES, `${DENSE_CHAIN_STEP} (fused Dense/BatchNorm/ReLU training step)`] : [],
         available: availableBackends(),
       };
       if (name === 'wasm') {

@@ -17,6 +17,7 @@
  *                                                     (xs, ds: int32 byte offsets)
  *   scaleShift(x, xEnd, rowBytes, a, b, y)           y[r, j] = x[r, j]·a[j] + b[j]
  *   reluGrad(dy, x, dyEnd, out)                       out = x > 0 ? dy : 0
+ *   affine2(x, y, xEnd, rowBytes, a, b, c, out)       out[r, j] = x[r, j]·a[j] + y[r, j]·b[j] + c[j]
  *   transpose(src, dst, R, C, rEnd, cEnd)             dst[c, r] = src[r, c] of an [R, C] matrix, r < rEnd, c < cEnd
  *                                                     (multiples of 4; R, C, rEnd, cEnd are element counts)
  */
@@ -182,6 +183,19 @@ function scaleShiftFn(): Fn {
   return { name: 'scaleShift', params: [I32, I32, I32, I32, I32, I32], locals: [I32], body: rows(x, end, rb, j, body) };
 }
 
+// affine2(x, y, xEnd, rowBytes, a, b, c, out): out[r, j] = x[r, j]·a[j] + y[r, j]·b[j] + c[j] (the BatchNorm input
+// gradient as one pass over dy and the BatchNorm input); locals 8 j; y and out advance with x. out may alias x or y.
+function affine2Fn(): Fn {
+  const [x, y, end, rb, a, b, c, out, j] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  const body = [
+    ...get(out), ...get(x), ...V_LOAD, ...load(a, j), ...MUL, ...get(y), ...V_LOAD, ...load(b, j), ...MUL, ...ADD,
+    ...load(c, j), ...ADD, ...V_STORE,
+    ...get(y), ...i32c(16), ...I32_ADD, ...set(y),
+    ...get(out), ...i32c(16), ...I32_ADD, ...set(out),
+  ];
+  return { name: 'affine2', params: [I32, I32, I32, I32, I32, I32, I32, I32], locals: [I32], body: rows(x, end, rb, j, body) };
+}
+
 // reluGrad(dy, x, dyEnd, out): out = x > 0 ? dy : 0 (lane mask); x and out advance with dy. locals 4 zero.
 function reluGradFn(): Fn {
   const [dy, x, end, out, zero] = [0, 1, 2, 3, 4];
@@ -268,6 +282,7 @@ export interface SimdKernels {
   transpose(src: number, dst: number, R: number, C: number, rEnd: number, cEnd: number): void;
   scaleShift(x: number, xEnd: number, rowBytes: number, a: number, b: number, y: number): void;
   reluGrad(dy: number, x: number, dyEnd: number, out: number): void;
+  affine2(x: number, y: number, xEnd: number, rowBytes: number, a: number, b: number, c: number, out: number): void;
   /** malloc/free on the backend's heap (scratch buffers). */
   malloc(bytes: number): number;
   free(ptr: number): void;
@@ -315,7 +330,7 @@ function bindKernels(backend: WasmBackend): SimdKernels | null {
   if (!mod || !(memory instanceof WebAssembly.Memory)) return null;
   if (cached !== undefined && (cached === null || cached.memory === memory)) return cached?.kernels ?? null;
   try {
-    const bytes = assemble([adamFn(), colSumFn(), colSumSqFn(), colSumDotFn(), gatherDotFn(), transposeFn(), scaleShiftFn(), reluGradFn()]);
+    const bytes = assemble([adamFn(), colSumFn(), colSumSqFn(), colSumDotFn(), gatherDotFn(), transposeFn(), scaleShiftFn(), reluGradFn(), affine2Fn()]);
     const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
     const e = inst.exports as unknown as Omit<SimdKernels, 'malloc' | 'free'>;
     cached = {

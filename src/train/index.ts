@@ -31,3 +31,4 @@ export * from './forward';
 export * from './schedule';
 export * from './io';
 export { FusedAdamOptimizer, fusedAdam } from './adam';
+export { recogniseDenseChain, denseChainStepsRun } from './dense-chain';

@@ -11,6 +11,7 @@ import { checkInputShape, forward } from './forward';
 import { makeSchedule, ScheduleSpec } from './schedule';
 import { fusedAdam } from './adam';
 import { withUnusedInputGradients } from '../backend/unused-input-grad';
+import { DenseChain, denseChainApplies, denseChainStep, recogniseDenseChain } from './dense-chain';
 
 export type OptimizerName = 'adam' | 'sgd' | 'momentum' | 'rmsprop' | 'adamax' | 'adagrad';
 
@@ -88,6 +89,11 @@ export interface TrainOptions extends LongRunOptions {
   progressIntervalMs?: number;
   /** Evaluation batch size for validation (default 256). */
   evalBatchSize?: number;
+  /**
+   * Fused step for Dense/BatchNorm/ReLU chains trained with MSE on unlabelled data on wasm (dense-chain.ts; same
+   * numbers as the generic path up to float rounding). Default true; false forces the generic path (benchmarks, A/B).
+   */
+  fastPath?: boolean;
 }
 
 export interface EpochRecord {
@@ -257,6 +263,9 @@ export async function train(
   const totalBatches = epochs * batchesPerEpoch;
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const firstKernels = inputLayerKernels(model);
+  // Dense-chain models (e.g. the anomaly-detection autoencoder) on reconstruction MSE: one fused kernel per step.
+  const chain: DenseChain | null =
+    opts.fastPath !== false && !opts.customStep && lossKind === 'mse' && !labelled ? recogniseDenseChain(model, variables) : null;
   const interval = opts.progressIntervalMs ?? 200;
   const evalBatch = opts.evalBatchSize ?? 256;
   const seed = opts.seed ?? 0;
@@ -292,6 +301,8 @@ export async function train(
         try {
           if (opts.customStep) {
             batchLoss = await opts.customStep({ model, optimizer, variables, x, labels, yTrue, indices: b.indices, epoch, batch: bIdx });
+          } else if (chain && denseChainApplies(chain, x, yTrue)) {
+            batchLoss = denseChainStep(chain, x, yTrue, optimizer);
           } else {
             let corr: tf.Tensor | null = null;
             const unusedInputGrads =
