@@ -26,6 +26,7 @@
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 import { asWasm, f32, runWasm, view, WasmBackend } from './wasm-heap';
 import { blockedColumnSums, SimdKernels, simdKernels } from './simd';
+import { columnMoments } from './moments';
 
 export const DENSE_CHAIN_STEP = 'TinylabDenseChainStep';
 
@@ -108,7 +109,7 @@ export function denseChainStepWasm(inputs: NamedTensorInfoMap, attrs: NamedAttrM
         saved.push({ kind: 'dense', input: h, output: out });
         h = out;
       } else if (op.kind === 'batchnorm') {
-        const { mean, variance } = columnMoments(backend, k, h, B, C);
+        const { mean, variance } = columnMoments(k, addr(backend, h), B, C);
         const rstd = new Float64Array(C);
         // y = z·a + c with a = γ/√(σ²+ε), c = β − μ·a: the per-channel fold the FusedBatchNorm kernels use.
         const pa = scratch.alloc(C), pc = scratch.alloc(C);
@@ -210,30 +211,6 @@ export function denseChainStepWasm(inputs: NamedTensorInfoMap, attrs: NamedAttrM
   } finally {
     scratch.release();
     for (const t of temps) backend.disposeData(t.dataId);
-  }
-}
-
-/**
- * Batch mean and biased variance per column of h [B, C], rounded to float32 as TinylabMoments stores them (shifted
- * sums around the first row: no cancellation when |mean| ≫ std; float64 totals).
- */
-function columnMoments(backend: WasmBackend, k: SimdKernels, h: TensorInfo, B: number, C: number): { mean: Float32Array; variance: Float32Array } {
-  const shift = k.malloc(C * 4);
-  try {
-    const h0 = addr(backend, h), rowBytes = C * 4;
-    new Float32Array(k.buffer(), shift, C).set(new Float32Array(k.buffer(), h0, C));
-    const [s1, s2] = blockedColumnSums(k, B, C, 2, (r0, r1, [a, q]) =>
-      k.colSumSq(h0 + r0 * rowBytes, h0 + r1 * rowBytes, rowBytes, shift, a, q));
-    const K = new Float32Array(k.buffer(), shift, C);
-    const mean = new Float32Array(C), variance = new Float32Array(C);
-    for (let c = 0; c < C; c++) {
-      const d = s1[c] / B;
-      mean[c] = K[c] + d;
-      variance[c] = Math.max(0, s2[c] / B - d * d);
-    }
-    return { mean, variance };
-  } finally {
-    k.free(shift);
   }
 }
 

@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs';
 import { asWasm, f32 } from './wasm-heap';
 import { blockedColumnSums, simdKernels } from './simd';
+import type { SimdKernels } from './simd';
 
 export const MOMENTS = 'TinylabMoments';
 export const MOMENTS_GRAD = 'TinylabMomentsGrad';
@@ -28,25 +29,37 @@ export function momentsWasm(inputs: NamedTensorInfoMap, _attrs: unknown, b: unkn
   const rows = x.shape.reduce((p, q) => p * q, 1) / C;
   const k = simdKernels(backend);
   if (!k || C % 4 !== 0 || rows < 1) throw new Error(`${MOMENTS}: needs SIMD and a last axis that is a multiple of 4`);
+  const { mean, variance } = columnMoments(k, f32(backend, x).byteOffset, rows, C);
   const meanOut = backend.makeOutput([C], 'float32');
   const varOut = backend.makeOutput([C], 'float32');
+  f32(backend, meanOut).set(mean);
+  f32(backend, varOut).set(variance);
+  return [meanOut, varOut];
+}
+
+/**
+ * Mean and biased variance per column of the [rows, C] float32 matrix at heap byte offset x0, rounded to float32:
+ * shifted sums Σ(x−K), Σ(x−K)² around K = the first row (no catastrophic cancellation when |mean| ≫ std), float64
+ * totals. Shared by TinylabMoments and the fused dense-chain step, so both give BatchNorm the same statistics.
+ */
+export function columnMoments(k: SimdKernels, x0: number, rows: number, C: number): { mean: Float32Array; variance: Float32Array } {
   const shift = k.malloc(C * 4);
   try {
-    const x0 = f32(backend, x).byteOffset, rowBytes = C * 4;
+    const rowBytes = C * 4;
     new Float32Array(k.buffer(), shift, C).set(new Float32Array(k.buffer(), x0, C));
     const [s1, s2] = blockedColumnSums(k, rows, C, 2, (r0, r1, [a, q]) =>
       k.colSumSq(x0 + r0 * rowBytes, x0 + r1 * rowBytes, rowBytes, shift, a, q));
     const K = new Float32Array(k.buffer(), shift, C);
-    const M = f32(backend, meanOut), V = f32(backend, varOut);
+    const mean = new Float32Array(C), variance = new Float32Array(C);
     for (let c = 0; c < C; c++) {
       const d = s1[c] / rows;
-      M[c] = K[c] + d;
-      V[c] = Math.max(0, s2[c] / rows - d * d);
+      mean[c] = K[c] + d;
+      variance[c] = Math.max(0, s2[c] / rows - d * d);
     }
+    return { mean, variance };
   } finally {
     k.free(shift);
   }
-  return [meanOut, varOut];
 }
 
 /**
